@@ -1,0 +1,9 @@
+"""rnn-gallery's run machinery and applications: config to command line, training, run folders, plots.
+
+Each application is a subpackage (`python -m gallery.<app>`) that joins a data family from `datasets` with
+the shared blocks in `models`; `python -m gallery` lists them.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

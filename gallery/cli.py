@@ -1,0 +1,134 @@
+"""Command lines generated from an application's config dataclass, with the same flags across applications.
+
+`python -m gallery.<app> [flags]` trains; `python -m gallery.<app> <verb> ...` runs a task verb on a trained run
+(`sample`, `predict`, `translate`, ...). A user error prints one line and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gallery.config import PRESET_NAMES, RunConfig
+from gallery.errors import UsageError
+
+
+@dataclass
+class RunResult:
+    """What `run(config)` returns: the metrics written to metrics.json and the run folder."""
+
+    metrics: dict[str, Any]
+    run_dir: Path
+
+
+@dataclass
+class Verb:
+    """A task verb on a trained run: `configure` adds its arguments, `handler` does the work."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    handler: Callable[[argparse.Namespace], int | None]
+
+
+@dataclass
+class App:
+    """An application as the command line and the gallery see it."""
+
+    name: str
+    layout: str
+    description: str
+    config: type[RunConfig]
+    run: Callable[[RunConfig], RunResult]
+    verbs: list[Verb] = field(default_factory=list)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (and exit status 2) instead of the whole usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, config_class: type[RunConfig]) -> None:
+    """One flag per config field; the help shows the demo default and what the other presets change."""
+    hints = typing.get_type_hints(config_class)
+    for spec in dataclasses.fields(config_class):
+        kind = hints[spec.name]
+        default = spec.default
+        preset_notes = [
+            f"{preset}: {config_class.PRESETS[preset][spec.name]}"
+            for preset in PRESET_NAMES
+            if spec.name in config_class.PRESETS.get(preset, {})
+        ]
+        shown = repr(default) if default == "" else default
+        help_text = f"{spec.metadata.get('help', '')} (default: {shown}" + "".join(f"; {n}" for n in preset_notes) + ")"
+        kwargs: dict[str, Any] = {"default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+            kwargs["metavar"] = spec.name.upper()
+            if spec.metadata.get("choices"):
+                kwargs["choices"] = spec.metadata["choices"]
+                kwargs["metavar"] = "{" + ",".join(map(str, spec.metadata["choices"])) + "}"
+        parser.add_argument(_flag(spec.name), **kwargs)
+
+
+def config_from_args(config_class: type[RunConfig], namespace: argparse.Namespace) -> RunConfig:
+    values = vars(namespace).copy()
+    preset = values.pop("preset", "demo")
+    return config_class.from_preset(preset, **values)
+
+
+def training_parser(app: App) -> OneLineParser:
+    verbs = "".join(f"\n  {verb.name:<10} {verb.help}" for verb in app.verbs)
+    epilog = f"verbs on a trained run (python -m gallery.{app.name} VERB --help):{verbs}" if verbs else None
+    parser = OneLineParser(
+        prog=f"python -m gallery.{app.name}",
+        description=f"{app.description} Layout: {app.layout}. With no verb, trains and evaluates.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_arguments(parser, app.config)
+    return parser
+
+
+def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
+    """Parse argv, train or run a verb, and turn user errors into one line and status 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        verbs = {verb.name: verb for verb in app.verbs}
+        if argv and argv[0] in verbs:
+            verb = verbs[argv[0]]
+            parser = OneLineParser(prog=f"python -m gallery.{app.name} {verb.name}", description=verb.help)
+            verb.configure(parser)
+            status = verb.handler(parser.parse_args(argv[1:]))
+            return int(status or 0)
+        config = config_from_args(app.config, training_parser(app).parse_args(argv))
+        result = app.run(config)
+        primary = result.metrics.get("primary", {})
+        if primary:
+            print(f"{app.name}: {primary['name']} = {primary['value']:.4g}")
+        print(f"run folder: {result.run_dir}")
+        return 0
+    except UsageError as error:
+        print(f"python -m gallery.{app.name}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; run the same command again to resume from the last finished epoch", file=sys.stderr)
+        return 130
+
+
+def main(app: App) -> typing.NoReturn:
+    sys.exit(run_cli(app))

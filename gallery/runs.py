@@ -1,0 +1,155 @@
+"""Run folders: where a run lives, atomic writes, metrics.json, and loading a trained run in a fresh process.
+
+Every file is written to a temporary name beside its target and renamed into place, so a crash never leaves a
+half-written model or JSON file. metrics.json is written last: a folder with it is a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+
+import models  # noqa: F401  (registers the custom cells and layers before any model is loaded)
+from gallery.config import RunConfig
+from gallery.errors import UsageError
+
+RUNS_ROOT = Path("runs")
+
+
+def run_directory(config: RunConfig) -> Path:
+    """`--out` if given, else runs/<app>/<architecture>-<preset>: the same command finds the same folder."""
+    if config.out:
+        return Path(config.out)
+    return RUNS_ROOT / config.APP / f"{config.architecture()}-{config.preset}"
+
+
+def _temporary_beside(path: Path, suffix: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(handle)
+    return Path(name)
+
+
+def write_bytes(path: Path | str, data: bytes) -> Path:
+    path = Path(path)
+    temporary = _temporary_beside(path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path | str, value: Any) -> Path:
+    return write_text(path, json.dumps(value, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def save_model(model: keras.Model, path: Path | str) -> Path:
+    """model.keras, written atomically."""
+    path = Path(path)
+    temporary = _temporary_beside(path, suffix=".keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def save_figure(figure, path: Path | str, **kwargs) -> Path:
+    """A matplotlib figure as PNG, written atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    temporary = _temporary_beside(path)
+    try:
+        figure.savefig(temporary, format=path.suffix.lstrip(".") or "png", **kwargs)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+        plt.close(figure)
+    return path
+
+
+def write_config(run_dir: Path, config: RunConfig) -> Path:
+    return write_json(run_dir / "config.json", config.to_dict())
+
+
+def write_metrics(
+    run_dir: Path,
+    *,
+    primary_name: str,
+    primary_value: float,
+    higher_is_better: bool,
+    parameters: int,
+    train_seconds: float,
+    **metrics: Any,
+) -> dict[str, Any]:
+    """metrics.json with the `primary` entry every application shares, plus the app's own metrics."""
+    payload = {
+        "primary": {"name": primary_name, "value": float(primary_value), "higher_is_better": bool(higher_is_better)},
+        "parameters": int(parameters),
+        "train_seconds": float(train_seconds),
+        **metrics,
+    }
+    write_json(run_dir / "metrics.json", payload)
+    return payload
+
+
+@dataclass
+class LoadedRun:
+    """A finished run read back: its folder, config, model and metrics."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    model: keras.Model
+    metrics: dict[str, Any]
+
+    def path(self, name: str) -> Path:
+        return self.run_dir / name
+
+
+def load_run(run_dir: Path | str, app: str) -> LoadedRun:
+    """The model and files of a finished run of `app`, checked, in a fresh process. Loads with safe_mode=True."""
+    run_dir = Path(run_dir)
+    train_hint = f"train one with: python -m gallery.{app} --out {run_dir}"
+    if not run_dir.is_dir():
+        raise UsageError(f"run folder {run_dir} does not exist; {train_hint}")
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise UsageError(f"{run_dir} is not a run folder (no config.json); {train_hint}")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{config_path} is not valid JSON ({error}); train the run again") from None
+    if config.get("app") != app:
+        raise UsageError(f"{run_dir} is a {config.get('app') or 'unknown'} run, not a {app} run; {train_hint}")
+    model_path = run_dir / "model.keras"
+    if not model_path.is_file() or not (run_dir / "metrics.json").is_file():
+        raise UsageError(
+            f"{run_dir} holds no finished model: training did not finish; run the training command again to resume"
+        )
+    model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    return LoadedRun(run_dir, config, model, metrics)

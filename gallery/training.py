@@ -1,0 +1,185 @@
+"""Training shared by every application: seeds, distribution strategy, optimizer, callbacks, resumable fit.
+
+`fit` trains with early stopping, a best-weights checkpoint, `BackupAndRestore` (a killed run resumes at the
+epoch where it stopped when run again with the same run folder), a CSV history, TerminateOnNaN, an optional
+time budget and TensorBoard, and prints one line per epoch with the task's own metric.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from gallery.config import RunConfig
+
+CHECKPOINTS = "checkpoints"
+HISTORY = "history.csv"
+
+
+def set_seed(seed: int) -> None:
+    """Same seed, same run on a CPU: Python, NumPy and TensorFlow seeds plus deterministic TF ops."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def distribution_strategy(config: RunConfig) -> tf.distribute.Strategy:
+    """`mirrored` copies the model to every visible GPU (or logical device); `default` uses one device."""
+    if config.strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
+    """Adam with gradient-norm clipping: the usual defence against exploding RNN gradients."""
+    return keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm or None)
+
+
+@dataclass
+class TrainingResult:
+    history: dict[str, list[float]]
+    seconds: float
+    epochs: int
+    resumed_from: int
+
+
+class _EpochLine(keras.callbacks.Callback):
+    """One line per epoch: losses, the task metric, and cumulative training seconds (kept in history.csv)."""
+
+    def __init__(self, epochs: int, summary: Callable[[int, dict], str] | None, seconds_before: float, every: int):
+        super().__init__()
+        self.epochs, self.summary, self.seconds_before, self.every = epochs, summary, seconds_before, every
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["seconds"] = self.seconds_before + time.perf_counter() - self.started
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+            return
+        parts = [f"epoch {epoch + 1}/{self.epochs}"]
+        parts += [f"{key} {value:.4f}" for key, value in logs.items() if key in ("loss", "val_loss")]
+        if self.summary is not None:
+            parts.append(self.summary(epoch, logs))
+        parts.append(f"{logs['seconds']:.0f}s")
+        print("  ".join(parts), flush=True)
+
+
+class _TimeBudget(keras.callbacks.Callback):
+    """Stops training once the cumulative training time passes the budget (equal-time comparisons)."""
+
+    def __init__(self, budget_seconds: float):
+        super().__init__()
+        self.budget = budget_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and logs.get("seconds", 0.0) >= self.budget:
+            print(f"time budget of {self.budget:.0f}s reached after epoch {epoch + 1}", flush=True)
+            self.model.stop_training = True
+
+
+def read_history(path: Path) -> dict[str, list[float]]:
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            columns.setdefault(key, []).append(float(value) if value not in ("", "NA", None) else math.nan)
+    return columns
+
+
+def fit(
+    model: keras.Model,
+    train: Any,
+    validation: Any,
+    config: RunConfig,
+    run_dir: Path,
+    *,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    epoch_summary: Callable[[int, dict], str] | None = None,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+    log_every: int = 1,
+    early_stopping: bool = True,
+    **fit_kwargs: Any,
+) -> TrainingResult:
+    """Train a compiled model into `run_dir`, resuming an interrupted run; the best weights are kept at the end."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoints = run_dir / CHECKPOINTS
+    backup = checkpoints / "backup"
+    best_weights = checkpoints / "best.weights.h5"
+    history_path = run_dir / HISTORY
+    resuming = backup.is_dir() and any(backup.iterdir())
+    if not resuming:
+        # A new run: nothing of an earlier run in this folder may leak into it.
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        for stale in (history_path, run_dir / "metrics.json"):
+            stale.unlink(missing_ok=True)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    previous = read_history(history_path) if resuming else {}
+    done_epochs = len(previous.get("epoch", []))
+    seconds_before = previous["seconds"][-1] if previous.get("seconds") else 0.0
+    best_so_far = None
+    if previous.get(monitor):
+        values = [v for v in previous[monitor] if not math.isnan(v)]
+        best_so_far = (min if mode == "min" else max)(values) if values else None
+    if resuming:
+        print(f"resuming {run_dir} after epoch {done_epochs}", flush=True)
+
+    line = _EpochLine(config.epochs, epoch_summary, seconds_before, max(1, log_every))
+    # Order matters: the epoch line adds `seconds` to the logs before the CSV logger writes them.
+    all_callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup)),
+        *(callbacks or []),
+        line,
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(
+            str(best_weights),
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        ),
+        keras.callbacks.CSVLogger(str(history_path), append=resuming),
+    ]
+    if early_stopping:
+        all_callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=config.patience))
+    if config.budget_seconds:
+        all_callbacks.append(_TimeBudget(config.budget_seconds))
+    if config.tensorboard:
+        all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    verbose = 1 if sys.stdout.isatty() else 0
+    fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
+    model.fit(
+        train,
+        validation_data=validation,
+        epochs=config.epochs,
+        callbacks=all_callbacks,
+        verbose=verbose,
+        **fit_kwargs,
+    )
+    if best_weights.is_file():
+        model.load_weights(str(best_weights))
+    history = read_history(history_path)
+    seconds = history["seconds"][-1] if history.get("seconds") else 0.0
+    return TrainingResult(
+        history=history, seconds=seconds, epochs=len(history.get("epoch", [])), resumed_from=done_epochs
+    )
+
+
+def finish(run_dir: Path) -> None:
+    """Drop the checkpoints folder once model.keras and metrics.json are written."""
+    shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)

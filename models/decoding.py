@@ -1,0 +1,204 @@
+"""Decoding shared by every generative application: greedy, temperature and top-k sampling, batched beam search.
+
+Everything runs on a step model (see `models.templates`): each new token costs one step of the recurrence with
+the state carried over, never a pass over the prefix. A `StepRunner` wraps the step model in a compiled function
+and speaks NumPy; the search functions only need its `__call__(tokens, context, states)`, so tests can drive
+them with any object that has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from models.templates import InferenceModels
+
+
+class StepRunner:
+    """Calls a step model on NumPy arrays: (tokens, context, states) -> (logits, states, attention or None)."""
+
+    def __init__(self, inference: InferenceModels):
+        self.inference = inference
+        step = inference.step
+        self._step = tf.function(lambda inputs: step(inputs, training=False), reduce_retracing=True)
+        self._start = None
+        if inference.start is not None:
+            start = inference.start
+            self._start = tf.function(lambda inputs: start(inputs, training=False), reduce_retracing=True)
+
+    def start(self, start_inputs=None, batch_size: int | None = None):
+        """Context and initial states: from the start model when there is one, zeros otherwise."""
+        if self._start is None:
+            if batch_size is None:
+                raise ValueError("a model without a start model needs batch_size")
+            states = [np.zeros((batch_size, width), np.float32) for width in self.inference.state_widths]
+            return [], states
+        outputs = self._start(start_inputs)
+        outputs = [np.asarray(tensor) for tensor in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+        count = self.inference.context_count
+        return outputs[:count], outputs[count:]
+
+    def __call__(self, tokens, context, states):
+        tokens = np.asarray(tokens)
+        step_input = tokens[:, None] if tokens.ndim == 1 else tokens[:, None, :]
+        outputs = self._step([step_input, *context, *states])
+        outputs = [np.asarray(tensor) for tensor in outputs]
+        count = self.inference.state_count
+        logits, new_states = outputs[0], outputs[1 : 1 + count]
+        attention = outputs[1 + count] if self.inference.has_attention else None
+        return logits, new_states, attention
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    logits = np.asarray(logits, np.float64)
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def feed(runner, tokens: np.ndarray, context, states):
+    """Run a batch of prefixes (batch, T) through the step model; returns the last logits and the states."""
+    logits = None
+    for t in range(tokens.shape[1]):
+        logits, states, _ = runner(tokens[:, t], context, states)
+    return logits, states
+
+
+@dataclass
+class Decoded:
+    """Generated token ids per batch item (without the start token, cut before the end token)."""
+
+    tokens: list[list[int]]
+    scores: np.ndarray
+    attention: list[np.ndarray] | None = None
+
+
+def _cut(sequence, end_id):
+    sequence = [int(token) for token in sequence]
+    if end_id is not None and end_id in sequence:
+        sequence = sequence[: sequence.index(end_id)]
+    return sequence
+
+
+def greedy(runner, context, states, start_tokens, end_id: int | None, max_length: int) -> Decoded:
+    """The most likely token at every step."""
+    return _decode_one_by_one(runner, context, states, start_tokens, end_id, max_length, chooser=None)
+
+
+def sample(
+    runner,
+    context,
+    states,
+    start_tokens,
+    max_length: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+    end_id: int | None = None,
+) -> Decoded:
+    """Draw each token from softmax(logits / temperature), optionally from the k most likely only."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    rng = np.random.default_rng(seed)
+
+    def chooser(log_probs):
+        scaled = log_probs / temperature
+        if top_k is not None and top_k < scaled.shape[-1]:
+            kth = np.sort(scaled, axis=-1)[:, -top_k][:, None]
+            scaled = np.where(scaled < kth, -np.inf, scaled)
+        probs = np.exp(log_softmax(scaled))
+        cumulative = probs.cumsum(axis=-1)
+        draws = rng.random((probs.shape[0], 1)) * cumulative[:, -1:]
+        return (cumulative < draws).sum(axis=-1).clip(max=probs.shape[-1] - 1)
+
+    return _decode_one_by_one(runner, context, states, start_tokens, end_id, max_length, chooser=chooser)
+
+
+def _decode_one_by_one(runner, context, states, start_tokens, end_id, max_length, chooser) -> Decoded:
+    tokens = np.asarray(start_tokens)
+    batch = tokens.shape[0]
+    generated, attention_steps = [], []
+    scores = np.zeros(batch)
+    finished = np.zeros(batch, bool)
+    for _ in range(max_length):
+        logits, states, attention = runner(tokens, context, states)
+        log_probs = log_softmax(logits)
+        tokens = log_probs.argmax(axis=-1) if chooser is None else chooser(log_probs)
+        scores += np.where(finished, 0.0, log_probs[np.arange(batch), tokens])
+        generated.append(tokens)
+        if attention is not None:
+            attention_steps.append(attention)
+        if end_id is not None:
+            finished |= tokens == end_id
+            if finished.all():
+                break
+    sequences = np.stack(generated, axis=1) if generated else np.zeros((batch, 0), int)
+    decoded = [_cut(row, end_id) for row in sequences]
+    maps = None
+    if attention_steps:
+        stacked = np.stack(attention_steps, axis=1)
+        maps = [stacked[i, : len(decoded[i]) + (1 if end_id is not None else 0)] for i in range(batch)]
+    return Decoded(decoded, scores, maps)
+
+
+def beam_search(
+    runner,
+    context,
+    states,
+    start_tokens,
+    end_id: int,
+    max_length: int,
+    *,
+    beam_width: int = 4,
+    length_penalty: float = 1.0,
+) -> Decoded:
+    """Batched beam search; hypotheses are ranked by log-probability / length ** length_penalty.
+
+    Finished hypotheses stay in the beam with their score frozen, so a short sentence that ended early competes
+    fairly with longer ones once lengths are normalised (Wu et al. 2016 use the same idea).
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam width must be at least 1, got {beam_width}")
+    start_tokens = np.asarray(start_tokens)
+    batch, width = start_tokens.shape[0], beam_width
+    tile = lambda array: np.repeat(np.asarray(array), width, axis=0)  # noqa: E731
+    context = [tile(item) for item in context]
+    states = [tile(state) for state in states]
+    tokens = tile(start_tokens)
+    scores = np.full((batch, width), -np.inf)
+    scores[:, 0] = 0.0
+    lengths = np.zeros((batch, width))
+    finished = np.zeros((batch, width), bool)
+    history = np.zeros((batch, width, 0), int)
+    for _ in range(max_length):
+        logits, states, _ = runner(tokens, context, states)
+        log_probs = log_softmax(logits).reshape(batch, width, -1)
+        vocab = log_probs.shape[-1]
+        # A finished hypothesis may only be extended by the end token, at no cost.
+        frozen = np.full(vocab, -np.inf)
+        frozen[end_id] = 0.0
+        log_probs = np.where(finished[:, :, None], frozen, log_probs)
+        candidates = scores[:, :, None] + log_probs
+        new_lengths = np.where(finished, lengths, lengths + 1)[:, :, None].repeat(vocab, axis=2)
+        ranked = candidates / np.maximum(new_lengths, 1) ** length_penalty
+        flat = ranked.reshape(batch, -1)
+        best = np.argsort(-flat, axis=1, kind="stable")[:, :width]
+        beam_index, token_index = best // vocab, best % vocab
+        rows = np.arange(batch)[:, None]
+        scores = candidates.reshape(batch, -1)[rows, best]
+        lengths = new_lengths.reshape(batch, -1)[rows, best]
+        finished = finished[rows, beam_index] | (token_index == end_id)
+        history = np.concatenate([history[rows, beam_index], token_index[:, :, None]], axis=2)
+        gather = (rows * width + beam_index).reshape(-1)
+        states = [state[gather] for state in states]
+        tokens = token_index.reshape(-1)
+        if finished.all():
+            break
+    normalised = scores / np.maximum(lengths, 1) ** length_penalty
+    winner = normalised.argmax(axis=1)
+    best_rows = history[np.arange(batch), winner]
+    return Decoded([_cut(row, end_id) for row in best_rows], normalised[np.arange(batch), winner])
