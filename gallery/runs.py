@@ -117,6 +117,33 @@ def write_metrics(
     return payload
 
 
+def write_showcase(
+    run_dir: Path,
+    *,
+    texts: list[tuple[str, str]] = (),
+    images: list[tuple[str, str]] = (),
+    audio: list[tuple[str, str]] = (),
+    links: list[tuple[str, str]] = (),
+    tables: list[dict[str, Any]] = (),
+) -> Path:
+    """showcase.json: what a person wants to see or hear from this run, for the gallery page.
+
+    Paths are relative to the run folder. `texts` are (title, text); `images`, `audio` and `links` are
+    (relative path, caption); `tables` are {"title": ..., "columns": [...], "rows": [[...], ...]}.
+    """
+    for _, relative in [(caption, path) for path, caption in [*images, *audio, *links]]:
+        if not (run_dir / relative).is_file():
+            raise FileNotFoundError(f"showcase names {relative}, which is not in {run_dir}")
+    payload = {
+        "texts": [{"title": title, "text": text} for title, text in texts],
+        "images": [{"path": path, "caption": caption} for path, caption in images],
+        "audio": [{"path": path, "caption": caption} for path, caption in audio],
+        "links": [{"path": path, "caption": caption} for path, caption in links],
+        "tables": list(tables),
+    }
+    return write_json(run_dir / "showcase.json", payload)
+
+
 @dataclass
 class LoadedRun:
     """A finished run read back: its folder, config, model and metrics."""

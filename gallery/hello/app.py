@@ -170,6 +170,11 @@ def run(config: HelloConfig) -> RunResult:
         run_dir / "learning_curve.png",
         title=f"hello: {config.architecture()}",
     )
+    runs.write_showcase(
+        run_dir,
+        texts=[("before and after training", f"before training:\n{before}\n\nafter training:\n{after}")],
+        images=[("learning_curve.png", "training loss per epoch")],
+    )
     metrics = runs.write_metrics(
         run_dir,
         primary_name="next-character accuracy",
