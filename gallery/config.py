@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from gallery.errors import UsageError
-from models.cells import ACTIVATIONS, CELLS
+from models.cells import ACTIVATIONS, CELL_CHOICES
 from models.stacks import RNNSpec
 
 PRESET_NAMES = ("smoke", "demo", "full")
@@ -41,7 +41,7 @@ class RunConfig:
     preset: str = option(
         "demo", "smoke: seconds, for tests; demo: a few minutes on a CPU; full: best result", choices=PRESET_NAMES
     )
-    cell: str = option("lstm", "recurrent cell", choices=CELLS)
+    cell: str = option("lstm", "recurrent cell; none = no recurrence (the one-to-one baseline)", choices=CELL_CHOICES)
     activation: str = option("tanh", "activation of the vanilla cell (--cell rnn)", choices=ACTIVATIONS)
     units: int = option(128, "hidden units per recurrent layer", minimum=1)
     layers: int = option(1, "stacked recurrent layers", minimum=1)

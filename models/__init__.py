@@ -10,8 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from models.cells import (  # noqa: E402
     ACTIVATIONS,
+    CELL_CHOICES,
     CELLS,
     MaxoutRNNCell,
+    NoRecurrence,
     VanillaRNNCell,
     activation_function,
     recurrent_layer,
@@ -21,8 +23,10 @@ from models.stacks import RecurrentStack, RNNSpec  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",
+    "CELL_CHOICES",
     "CELLS",
     "MaxoutRNNCell",
+    "NoRecurrence",
     "RNNSpec",
     "RecurrentStack",
     "VanillaRNNCell",

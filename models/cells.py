@@ -12,6 +12,9 @@ import keras
 from keras import ops
 
 CELLS = ("rnn", "lstm", "gru")
+# `none` is the one-to-one baseline: the same layer shape with no recurrence, to show what recurrence buys.
+NO_RECURRENCE = "none"
+CELL_CHOICES = (*CELLS, NO_RECURRENCE)
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "elu", "maxout")
 LEAKY_RELU_SLOPE = 0.1
 MAXOUT_PIECES = 2
@@ -34,8 +37,8 @@ _ELEMENTWISE = {
 
 def check_cell(cell: str, activation: str = "tanh") -> None:
     """Raise ValueError naming the valid choices when `cell` or `activation` is not one we know."""
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; choose one of: {', '.join(CELLS)}")
+    if cell not in CELL_CHOICES:
+        raise ValueError(f"unknown cell {cell!r}; choose one of: {', '.join(CELL_CHOICES)}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
     if cell != "rnn" and activation != "tanh":
@@ -117,6 +120,33 @@ class MaxoutRNNCell(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "pieces": self.pieces}
 
 
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class NoRecurrence(keras.layers.Layer):
+    """The no-recurrence baseline: h_t = tanh(W_xh x_t + b_h), each step on its own, no state carried.
+
+    It keeps the interface of a recurrent layer (a sequence in, a sequence out, masks passed through) so any
+    template can swap it in; it returns no states.
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.supports_masking = True
+        self.dense = keras.layers.Dense(self.units, activation="tanh", name="W_xh")
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, inputs, mask=None):
+        return self.dense(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 def recurrent_layer(
     cell: str,
     units: int,
@@ -133,6 +163,10 @@ def recurrent_layer(
     it exists for teaching, SimpleRNN is the faster default.
     """
     check_cell(cell, activation)
+    if cell == NO_RECURRENCE:
+        if not return_sequences:
+            raise ValueError("the no-recurrence baseline returns a sequence; pool it to get one vector")
+        return NoRecurrence(units, name=name)
     common = {"return_sequences": return_sequences, "return_state": return_state, "name": name}
     if cell == "lstm":
         return keras.layers.LSTM(units, **common)
@@ -148,11 +182,13 @@ def recurrent_layer(
 def cell_state_count(cell: str) -> int:
     """States per layer of a registered cell: LSTM carries (h, c), the others h alone."""
     check_cell(cell)
-    return 2 if cell == "lstm" else 1
+    return {"lstm": 2, NO_RECURRENCE: 0}.get(cell, 1)
 
 
 def state_count(layer: keras.layers.Layer) -> int:
     """How many state tensors a recurrent layer (or a Bidirectional wrapper of one) carries."""
+    if isinstance(layer, NoRecurrence):
+        return 0
     if isinstance(layer, keras.layers.Bidirectional):
         return 2 * state_count(layer.forward_layer)
     if isinstance(layer, keras.layers.LSTM):

@@ -44,6 +44,8 @@ class StepRunner:
         tokens = np.asarray(tokens)
         step_input = tokens[:, None] if tokens.ndim == 1 else tokens[:, None, :]
         outputs = self._step([step_input, *context, *states])
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]  # a stateless step model has the logits as its only output
         outputs = [np.asarray(tensor) for tensor in outputs]
         count = self.inference.state_count
         logits, new_states = outputs[0], outputs[1 : 1 + count]

@@ -32,6 +32,8 @@ class RNNSpec:
             raise ValueError(f"units must be at least 1, got {self.units}")
         if self.layers < 1:
             raise ValueError(f"layers must be at least 1, got {self.layers}")
+        if self.cell == "none" and self.bidirectional:
+            raise ValueError("the no-recurrence baseline has no direction; leave bidirectional off")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -84,8 +86,7 @@ class RecurrentStack:
 
     @property
     def units(self) -> int:
-        layer = self.layers[0].forward_layer if self.bidirectional else self.layers[0]
-        return layer.cell.units
+        return self._state_width(self.layers[0])
 
     def state_inputs(self, batch_size: int | None = None) -> list[list[keras.KerasTensor]]:
         """Symbolic inputs for every layer's states, named `<prefix>_<i>_state_<j>`, for step models."""
@@ -103,17 +104,22 @@ class RecurrentStack:
     @staticmethod
     def _state_width(layer) -> int:
         inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
-        return inner.cell.units
+        return inner.cell.units if hasattr(inner, "cell") else inner.units
 
     def __call__(self, x, initial_states=None, mask=None, training=None):
         """Run the stack over `x`; returns (top sequence, [final states of each layer])."""
         final_states = []
+        counts = self.state_counts
         for index, (layer, dropout) in enumerate(zip(self.layers, self.dropouts)):
             start = initial_states[index] if initial_states is not None else None
             kwargs = {"mask": mask} if mask is not None else {}
             if start is not None:
                 kwargs["initial_state"] = list(start)
+            if not counts[index]:
+                kwargs.pop("initial_state", None)
             outputs = layer(x, **kwargs)
+            if not isinstance(outputs, (list, tuple)):
+                outputs = [outputs]
             x, states = outputs[0], list(outputs[1:])
             final_states.append(states)
             if dropout is not None:

@@ -178,6 +178,9 @@ def many_to_one(
 
 def pool_sequence(sequence, top_states, pooling: str, bidirectional: bool):
     """One vector per sequence: the last hidden state, the (masked) mean, or attention pooling."""
+    if pooling == "last" and not top_states:
+        # No recurrence, no final state: the baseline pools by averaging (a bag of frames or words).
+        return keras.layers.GlobalAveragePooling1D(name="mean_pool")(sequence)
     if pooling == "last":
         if bidirectional:
             half = len(top_states) // 2
@@ -292,6 +295,11 @@ def one_to_many(
     check_attention(attention)
     if spec.bidirectional:
         raise ValueError("a decoder cannot be bidirectional: it writes one word after another")
+    if spec.cell == "none" and inject in ("init", "pre"):
+        raise ValueError(
+            f"inject {inject!r} passes the image through the recurrent state, which cell 'none' lacks; "
+            "use inject par or merge"
+        )
     if encoder is not None:
         image = keras.Input(shape=input_shape, name="image")
         features = keras.layers.Identity(name="image_features")(encoder(image))
@@ -468,6 +476,8 @@ def seq2seq(
     encoder's final states. `attention` is `none`, `additive` (Bahdanau) or `dot` (Luong).
     """
     check_attention(attention)
+    if spec.cell == "none" and attention == "none":
+        raise ValueError("without recurrence the decoder sees the source only through attention; set attention")
     decoder_spec = RNNSpec(spec.cell, spec.units, spec.layers, spec.activation, False, spec.dropout, spec.explicit)
     cfg = {
         "units": spec.units,

@@ -23,6 +23,7 @@ SPECS = {
     "maxout": RNNSpec("rnn", 8, 1, activation="maxout"),
     "lstm": RNNSpec("lstm", 8, 2),
     "gru": RNNSpec("gru", 8, 2),
+    "none": RNNSpec("none", 8, 1),
 }
 
 
@@ -71,7 +72,7 @@ def test_many_to_many_on_vectors(rng):
 @pytest.mark.parametrize("pooling", ["last", "mean", "attention"])
 def test_many_to_one_ignores_padding(name, pooling, rng):
     spec = SPECS[name]
-    spec = RNNSpec(spec.cell, spec.units, spec.layers, spec.activation, bidirectional=True)
+    spec = RNNSpec(spec.cell, spec.units, spec.layers, spec.activation, bidirectional=spec.cell != "none")
     model = many_to_one(spec, 5, vocab_size=12, pooling=pooling)
     tokens = rng.integers(1, 12, (3, 6))
     padded = np.concatenate([tokens, np.zeros((3, 4), int)], axis=1)
@@ -102,6 +103,21 @@ def test_one_to_many_with_an_image_encoder(rng):
     tokens = rng.integers(0, 9, (2, 4))
     full = predict(model, [images, tokens])
     assert np.abs(step_through(one_to_many_inference(model), tokens, images) - full).max() < 1e-5
+
+
+def test_no_recurrence_baseline_carries_no_state(rng):
+    model = many_to_many(SPECS["none"], 7, vocab_size=7)
+    tokens = rng.integers(0, 7, (2, 5))
+    # Each output depends on its own input only: changing an earlier token leaves later outputs alone.
+    changed = tokens.copy()
+    changed[:, 0] = (changed[:, 0] + 1) % 7
+    assert np.abs(predict(model, tokens)[:, 1:] - predict(model, changed)[:, 1:]).max() == 0
+    model = seq2seq(SPECS["none"], 6, 6, attention="dot")
+    source, target = rng.integers(1, 6, (2, 4)), rng.integers(0, 6, (2, 3))
+    full = predict(model, [source, target])
+    assert np.abs(step_through(seq2seq_inference(model), target, source) - full).max() < 1e-5
+    with pytest.raises(ValueError, match="par or merge"):
+        one_to_many(SPECS["none"], 5, feature_shape=(3,), inject="init")
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
