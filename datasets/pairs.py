@@ -1,0 +1,354 @@
+"""Sentence pairs for translation: numbers written in words (num2words), tab-separated files, and `tfds:` sources.
+
+Every source returns a `PairSplits` of (source text, target text) lists for train, validation and test, plus what
+was read and skipped. Tokenisation is a `Tokenizer` around `keras.layers.TextVectorization` with a standardisation
+that lower-cases, keeps accents and Spanish punctuation (¿ ¡), and separates punctuation from words; its vocabulary
+is a plain list of strings (saved as JSON by the app), with the reserved ids below.
+
+    number_pairs("en", "es", count=24000)      # "three hundred and forty-two" -> "trescientos cuarenta y dos"
+    read_tsv("spa.txt", reverse=True)           # Anki/Tatoeba: source<TAB>target[<TAB>attribution]
+    tfds_pairs("ted_hrlr_translate/pt_to_en")   # downloads on first use, unless mocked in tests
+
+The number data is split by number: a test number never appears in training, in any wording.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+PAD, UNK, START, END = 0, 1, 2, 3
+RESERVED = ["", "[UNK]", "[start]", "[end]"]
+LEVELS = ("word", "char")
+# Split off as tokens of their own; the apostrophe stays inside words ("don't", "l'homme").
+PUNCTUATION = r"""[.,!?¿¡;:"()«»…\-]"""
+# Splits are drawn with this seed whatever the model's seed, so runs with different seeds share a test set.
+SPLIT_SEED = 20150101
+
+Pair = tuple[str, str]
+
+
+@dataclass
+class PairSplits:
+    """Train, validation and test pairs, and where they came from."""
+
+    train: list[Pair]
+    validation: list[Pair]
+    test: list[Pair]
+    description: str
+    read: int = 0
+    skipped: int = 0
+    dropped_long: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+# --- numbers in words --------------------------------------------------------------------------------------------
+
+
+def number_languages() -> list[str]:
+    """The language codes num2words can write numbers in."""
+    from num2words import CONVERTER_CLASSES
+
+    return sorted(CONVERTER_CLASSES)
+
+
+def parse_pair(pair: str) -> tuple[str, str]:
+    """`en-es` -> ("en", "es"), both checked against num2words' languages."""
+    parts = pair.split("-")
+    if len(parts) != 2 or not all(parts):
+        raise ValueError(f"a language pair looks like en-es, got {pair!r}")
+    known = number_languages()
+    for code in parts:
+        if code not in known:
+            raise ValueError(f"num2words does not know language {code!r}; choose from: {', '.join(known)}")
+    if parts[0] == parts[1]:
+        raise ValueError(f"source and target language are the same ({pair}); choose two languages, e.g. en-es")
+    return parts[0], parts[1]
+
+
+def sample_numbers(count: int, maximum: int = 1_000_000, seed: int = SPLIT_SEED) -> list[int]:
+    """`count` distinct integers in [0, maximum], spread evenly over the digit lengths, in a seeded order.
+
+    Uniform draws would be almost all six-digit numbers, and the model would rarely see "seven" on its own; so
+    each digit length gets an equal share (all of it when the length has fewer numbers than its share).
+    """
+    if count > maximum + 1:
+        raise ValueError(f"cannot draw {count} distinct numbers from 0..{maximum}")
+    rng = random.Random(seed)
+    ranges = []
+    for digits in range(1, len(str(maximum)) + 1):
+        low, high = (0 if digits == 1 else 10 ** (digits - 1)), min(maximum, 10**digits - 1)
+        ranges.append(range(low, high + 1))
+    numbers: list[int] = []
+    remaining = count
+    # The smallest lengths first, so what they cannot fill passes to the longer ones.
+    for index, numbers_of_length in enumerate(sorted(ranges, key=len)):
+        share = -(-remaining // (len(ranges) - index))
+        take = min(share, len(numbers_of_length))
+        numbers += rng.sample(numbers_of_length, take)
+        remaining -= take
+    rng.shuffle(numbers)
+    return numbers
+
+
+def split_numbers(numbers: Sequence[int], validation_fraction: float, test_fraction: float) -> tuple[list, list, list]:
+    """Disjoint train / validation / test lists of numbers (the order given is kept)."""
+    total = len(numbers)
+    test_count = max(1, round(total * test_fraction))
+    validation_count = max(1, round(total * validation_fraction))
+    if test_count + validation_count >= total:
+        raise ValueError(f"{total} numbers are too few to split into train, validation and test")
+    test = list(numbers[:test_count])
+    validation = list(numbers[test_count : test_count + validation_count])
+    train = list(numbers[test_count + validation_count :])
+    return train, validation, test
+
+
+def number_pairs(
+    source_language: str = "en",
+    target_language: str = "es",
+    *,
+    count: int = 24000,
+    maximum: int = 1_000_000,
+    validation_fraction: float = 0.05,
+    test_fraction: float = 0.1,
+    seed: int = SPLIT_SEED,
+) -> PairSplits:
+    """Integers in words in two languages, split by number."""
+    from num2words import num2words
+
+    numbers = sample_numbers(count, maximum, seed)
+    splits = split_numbers(numbers, validation_fraction, test_fraction)
+    train, validation, test = (
+        [(num2words(n, lang=source_language), num2words(n, lang=target_language)) for n in part] for part in splits
+    )
+    return PairSplits(
+        train,
+        validation,
+        test,
+        description=f"{count} integers 0..{maximum:,} in words, {source_language} -> {target_language} (num2words)",
+        read=count,
+    )
+
+
+# --- tab-separated pairs -----------------------------------------------------------------------------------------
+
+
+def parse_tsv_lines(lines: Iterable[str], reverse: bool = False) -> tuple[list[Pair], int]:
+    """(pairs, skipped lines) from `source<TAB>target[<TAB>attribution...]` lines; blank lines are ignored.
+
+    A line without two non-empty columns is skipped and counted, so a stray line does not stop a long file.
+    """
+    pairs, skipped = [], 0
+    for line in lines:
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
+            skipped += 1
+            continue
+        source, target = columns[0].strip(), columns[1].strip()
+        pairs.append((target, source) if reverse else (source, target))
+    return pairs, skipped
+
+
+def read_tsv(path: Path | str, reverse: bool = False) -> tuple[list[Pair], int]:
+    """Pairs of a UTF-8 tab-separated file (Anki/Tatoeba format) and the number of lines skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not a file")
+    with path.open(encoding="utf-8", errors="strict") as handle:
+        pairs, skipped = parse_tsv_lines(handle, reverse)
+    if not pairs:
+        raise ValueError(
+            f"{path} has no valid line ({skipped} skipped); each line needs source<TAB>target (tab-separated)"
+        )
+    return pairs, skipped
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def split_pairs(
+    pairs: Sequence[Pair],
+    *,
+    test_fraction: float = 0.1,
+    validation_fraction: float = 0.05,
+    seed: int = SPLIT_SEED,
+) -> tuple[list[Pair], list[Pair], list[Pair]]:
+    """A seeded shuffle, then test, then validation (a fraction of what is left), then train."""
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    shuffled = [pairs[i] for i in order]
+    test_count = max(1, round(len(shuffled) * test_fraction))
+    rest = shuffled[test_count:]
+    validation_count = max(1, round(len(rest) * validation_fraction))
+    if len(rest) - validation_count < 1:
+        raise ValueError(f"{len(pairs)} pairs are too few to split into train, validation and test")
+    return rest[validation_count:], rest[:validation_count], shuffled[:test_count]
+
+
+def tsv_pairs(path: Path | str, *, reverse: bool = False, max_words: int = 10, max_pairs: int = 0) -> PairSplits:
+    """A TSV file's pairs with at most `max_words` words on each side, split 90/10 (and validation from the 90)."""
+    pairs, skipped = read_tsv(path, reverse)
+    kept = [pair for pair in pairs if max(word_count(pair[0]), word_count(pair[1])) <= max_words]
+    if not kept:
+        raise ValueError(f"no pair in {path} has at most {max_words} words a side; raise --max-words")
+    train, validation, test = split_pairs(kept)
+    if max_pairs:
+        train = train[:max_pairs]
+    direction = "reversed, " if reverse else ""
+    return PairSplits(
+        train,
+        validation,
+        test,
+        description=f"{Path(path).name} ({direction}pairs of at most {max_words} words)",
+        read=len(pairs) + skipped,
+        skipped=skipped,
+        dropped_long=len(pairs) - len(kept),
+    )
+
+
+# --- TensorFlow Datasets -----------------------------------------------------------------------------------------
+
+
+def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0, max_pairs: int = 0) -> PairSplits:
+    """A tfds translation dataset (its supervised keys give the direction), with its own train/validation/test."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name)
+    available = set(builder.info.splits.keys()) if builder.info.splits else {"train", "validation", "test"}
+
+    def load(split: str) -> list[Pair]:
+        dataset = tfds.load(name, split=split, as_supervised=True)
+        pairs = [(a.decode("utf-8"), b.decode("utf-8")) for a, b in tfds.as_numpy(dataset)]
+        pairs = [(b, a) for a, b in pairs] if reverse else pairs
+        if max_words:
+            pairs = [pair for pair in pairs if max(word_count(pair[0]), word_count(pair[1])) <= max_words]
+        return pairs
+
+    train = load("train")
+    if "validation" in available and "test" in available:
+        validation, test = load("validation"), load("test")
+    else:
+        train, validation, test = split_pairs(train)
+    if max_pairs:
+        train = train[:max_pairs]
+    if not train:
+        raise ValueError(f"tfds:{name} gave no training pairs (after the --max-words filter)")
+    return PairSplits(train, validation, test, description=f"tfds:{name}" + (" reversed" if reverse else ""))
+
+
+# --- tokenisation ------------------------------------------------------------------------------------------------
+
+
+def standardize(text: tf.Tensor, level: str = "word") -> tf.Tensor:
+    """Lower-case (Unicode-aware, accents kept), punctuation split off as tokens at word level, spaces collapsed."""
+    text = tf.strings.lower(text, encoding="utf-8")
+    if level == "word":
+        text = tf.strings.regex_replace(text, f"({PUNCTUATION})", r" \1 ")
+    text = tf.strings.regex_replace(text, r"\s+", " ")
+    return tf.strings.strip(text)
+
+
+def check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
+
+
+class Tokenizer:
+    """Text <-> token ids with `keras.layers.TextVectorization`; id 0 pads, then [UNK], [start], [end].
+
+    The vocabulary is a list of strings whose index is the id, so it round-trips through JSON.
+    """
+
+    def __init__(self, vocabulary: Sequence[str], level: str = "word"):
+        check_level(level)
+        vocabulary = list(vocabulary)
+        if vocabulary[: len(RESERVED)] != RESERVED:
+            raise ValueError(f"a vocabulary starts with the reserved tokens {RESERVED}")
+        self.vocabulary = vocabulary
+        self.level = level
+        import keras
+
+        self.layer = keras.layers.TextVectorization(
+            standardize=partial(standardize, level=level),
+            split="character" if level == "char" else "whitespace",
+            vocabulary=vocabulary[2:],
+            ragged=True,
+        )
+        self.index = {token: i for i, token in enumerate(vocabulary)}
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], level: str = "word", max_tokens: int = 0) -> Tokenizer:
+        """The vocabulary of `texts`, most frequent tokens first, at most `max_tokens` ids in all (0 = no cap)."""
+        import keras
+
+        check_level(level)
+        adapter = keras.layers.TextVectorization(
+            max_tokens=(max_tokens - 2) if max_tokens else None,
+            standardize=partial(standardize, level=level),
+            split="character" if level == "char" else "whitespace",
+        )
+        adapter.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
+        learned = [str(token) for token in adapter.get_vocabulary()[2:] if str(token) not in RESERVED]
+        return cls(RESERVED + learned, level)
+
+    def __len__(self) -> int:
+        return len(self.vocabulary)
+
+    def pieces(self, texts: Sequence[str]) -> list[list[str]]:
+        """The tokens of each text after standardisation (what the ids stand for, before the vocabulary lookup)."""
+        if not texts:
+            return []
+        standard = standardize(tf.constant(list(texts)), self.level)
+        if self.level == "char":
+            split = tf.strings.unicode_split(standard, "UTF-8")
+        else:
+            split = tf.strings.split(standard)
+        return [[token.decode("utf-8") for token in row] for row in split.to_list()]
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (unknown tokens become [UNK]); no start or end token."""
+        if not texts:
+            return []
+        return [list(map(int, row)) for row in self.layer(tf.constant(list(texts))).to_list()]
+
+    def unknown(self, text: str) -> list[str]:
+        """The tokens of `text` that the vocabulary lacks."""
+        return [token for token in self.pieces([text])[0] if token not in self.index]
+
+    def tokens(self, ids: Iterable[int]) -> list[str]:
+        return [self.vocabulary[i] if 0 <= i < len(self.vocabulary) else "[UNK]" for i in ids]
+
+    def join(self, ids: Iterable[int]) -> str:
+        """Ids back to standardised text: tokens separated by spaces (words) or joined (characters)."""
+        tokens = [token for token in self.tokens(ids) if token not in ("", "[start]", "[end]")]
+        return ("" if self.level == "char" else " ").join(tokens)
+
+
+def detokenize(text: str) -> str:
+    """Standardised word-level text made readable: no space before closing punctuation or after ¿ ¡ and hyphens."""
+    import re
+
+    text = re.sub(r" ([.,!?;:…)»])", r"\1", text)
+    text = re.sub(r"([¿¡(«]) ", r"\1", text)
+    return re.sub(r" - ", "-", text)
+
+
+def pad(rows: Sequence[Sequence[int]], length: int | None = None) -> np.ndarray:
+    """Rows of ids padded with 0 (and cut) to `length`, or to the longest row."""
+    length = max((len(row) for row in rows), default=0) if length is None else length
+    array = np.zeros((len(rows), max(length, 1)), np.int32)
+    for i, row in enumerate(rows):
+        row = list(row)[:length]
+        array[i, : len(row)] = row
+    return array

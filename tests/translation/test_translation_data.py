@@ -1,0 +1,113 @@
+"""Translation data: number words split by number, TSV parsing, tokenisation, and the tfds source under mock data."""
+
+import pytest
+
+from datasets import pairs
+from datasets.pairs import END, PAD, START, UNK, Tokenizer
+
+
+def test_number_split_has_no_overlap():
+    numbers = pairs.sample_numbers(3000, seed=7)
+    assert len(set(numbers)) == 3000
+    assert all(0 <= n <= 1_000_000 for n in numbers)
+    # Every digit length is represented, not only the six-digit numbers that dominate a uniform draw.
+    assert {len(str(n)) for n in numbers} >= {1, 2, 3, 4, 5, 6}
+    train, validation, test = pairs.split_numbers(numbers, 0.05, 0.1)
+    assert not set(train) & set(test) and not set(train) & set(validation) and not set(validation) & set(test)
+    assert len(train) + len(validation) + len(test) == 3000
+
+    data = pairs.number_pairs("en", "es", count=600)
+    train_sources = {source for source, _ in data.train}
+    assert not train_sources & {source for source, _ in data.test}
+    assert not train_sources & {source for source, _ in data.validation}
+    # The same seed gives the same split, so runs with different model seeds share a test set.
+    assert pairs.number_pairs("en", "es", count=600).test == data.test
+
+
+def test_number_words_are_the_right_languages():
+    from num2words import num2words
+
+    data = pairs.number_pairs("en", "fr", count=200)
+    train_numbers, _, test_numbers = pairs.split_numbers(pairs.sample_numbers(200), 0.05, 0.1)
+    assert data.train[:5] == [(num2words(n, lang="en"), num2words(n, lang="fr")) for n in train_numbers[:5]]
+    assert data.test[-1] == (num2words(test_numbers[-1], lang="en"), num2words(test_numbers[-1], lang="fr"))
+
+
+def test_language_pairs_are_checked():
+    assert pairs.parse_pair("en-es") == ("en", "es")
+    with pytest.raises(ValueError, match="does not know language 'xx'"):
+        pairs.parse_pair("en-xx")
+    with pytest.raises(ValueError, match="looks like en-es"):
+        pairs.parse_pair("english")
+    with pytest.raises(ValueError, match="the same"):
+        pairs.parse_pair("es-es")
+
+
+def test_tsv_parsing(tmp_path):
+    path = tmp_path / "pairs.txt"
+    path.write_text(
+        "Go.\tVe.\tCC-BY 2.0 (France) Attribution: tatoeba.org #2877272 (CM)\n"
+        "Hi.\tHola.\n"
+        "\n"
+        "no tab on this line\n"
+        "\tmissing source\n"
+        "Where is it?\t¿Dónde está?\n"
+        "Bye.\t  \n",
+        encoding="utf-8",
+    )
+    found, skipped = pairs.read_tsv(path)
+    assert found == [("Go.", "Ve."), ("Hi.", "Hola."), ("Where is it?", "¿Dónde está?")]
+    assert skipped == 3
+    reversed_pairs, _ = pairs.read_tsv(path, reverse=True)
+    assert reversed_pairs[2] == ("¿Dónde está?", "Where is it?")
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("one column\nanother\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no valid line \\(2 skipped\\)"):
+        pairs.read_tsv(bad)
+
+
+def test_tsv_split_is_seeded_and_filters_long_pairs(tmp_path):
+    lines = [f"sentence number {i}\tfrase número {i}" for i in range(200)]
+    lines.append("this one is far too long to be kept by the filter\testa no")
+    path = tmp_path / "pairs.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = pairs.tsv_pairs(path, max_words=5)
+    assert data.dropped_long == 1
+    assert (len(data.train), len(data.validation), len(data.test)) == (171, 9, 20)
+    assert not set(data.train) & set(data.test)
+    assert pairs.tsv_pairs(path, max_words=5).test == data.test
+    assert len(pairs.tsv_pairs(path, max_words=5, max_pairs=50).train) == 50
+
+
+def test_tokenizer_keeps_accents_and_spanish_punctuation():
+    tokenizer = Tokenizer.fit(["¿Dónde está el niño?", "¡Hola, señor!"])
+    assert tokenizer.vocabulary[:4] == ["", "[UNK]", "[start]", "[end]"]
+    assert (PAD, UNK, START, END) == (0, 1, 2, 3)
+    assert tokenizer.pieces(["¿DÓNDE está?"]) == [["¿", "dónde", "está", "?"]]
+    ids = tokenizer.encode(["¿Dónde está el gato?"])[0]
+    assert tokenizer.tokens(ids) == ["¿", "dónde", "está", "el", "[UNK]", "?"]
+    assert tokenizer.unknown("¿Dónde está el gato?") == ["gato"]
+    assert pairs.detokenize(tokenizer.join(ids)) == "¿dónde está el [UNK]?"
+    # The vocabulary alone rebuilds the same tokenizer (it is saved as JSON in the run folder).
+    again = Tokenizer(tokenizer.vocabulary, "word")
+    assert again.encode(["¡hola, señor!"]) == tokenizer.encode(["¡hola, señor!"])
+
+
+def test_character_level_tokens():
+    tokenizer = Tokenizer.fit(["año", "mil"], level="char")
+    ids = tokenizer.encode(["Año mil"])[0]
+    assert tokenizer.tokens(ids) == ["a", "ñ", "o", "[UNK]", "m", "i", "l"]
+    assert tokenizer.join(tokenizer.encode(["año"])[0]) == "año"
+    with pytest.raises(ValueError, match="word, char"):
+        Tokenizer.fit(["x"], level="byte")
+
+
+def test_tfds_source_under_mock_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=12):
+        data = pairs.tfds_pairs("ted_hrlr_translate/pt_to_en")
+        reversed_data = pairs.tfds_pairs("ted_hrlr_translate/pt_to_en", reverse=True)
+    assert len(data.train) == 12 and data.validation and data.test
+    assert all(isinstance(a, str) and isinstance(b, str) for a, b in data.train)
+    assert reversed_data.train[0] == data.train[0][::-1]
