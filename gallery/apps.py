@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gallery.cli import App
+if TYPE_CHECKING:  # importing the CLI loads TensorFlow; listing the apps should not
+    from gallery.cli import App
 
 
 @dataclass(frozen=True)

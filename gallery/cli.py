@@ -125,6 +125,8 @@ def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"python -m gallery.{app.name}: error: {error}", file=sys.stderr)
         return 2
+    except SystemExit as exit_request:  # argparse: --help (0) or a bad argument (2), already printed
+        return exit_request.code if isinstance(exit_request.code, int) else 2
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command again to resume from the last finished epoch", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ time budget and TensorBoard, and prints one line per epoch with the task's own m
 from __future__ import annotations
 
 import csv
+import json
 import math
 import shutil
 import sys
@@ -100,6 +101,23 @@ def read_history(path: Path) -> dict[str, list[float]]:
     return columns
 
 
+def _backed_up_epochs(backup: Path) -> int:
+    """Epochs finished according to BackupAndRestore's own metadata (the source of truth on resume)."""
+    metadata = backup / "training_metadata.json"
+    if not metadata.is_file():
+        return 0
+    return int(json.loads(metadata.read_text()).get("epoch", 0))
+
+
+def _truncate_history(path: Path, epochs: int) -> None:
+    """Keep the first `epochs` rows: a row written just before a crash, whose backup was not, is redone."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines(keepends=True)
+    if len(lines) > epochs + 1:
+        path.write_text("".join(lines[: epochs + 1]))
+
+
 def fit(
     model: keras.Model,
     train: Any,
@@ -128,8 +146,10 @@ def fit(
         for stale in (history_path, run_dir / "metrics.json"):
             stale.unlink(missing_ok=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
+    done_epochs = _backed_up_epochs(backup) if resuming else 0
+    if resuming:
+        _truncate_history(history_path, done_epochs)
     previous = read_history(history_path) if resuming else {}
-    done_epochs = len(previous.get("epoch", []))
     seconds_before = previous["seconds"][-1] if previous.get("seconds") else 0.0
     best_so_far = None
     if previous.get(monitor):
@@ -139,10 +159,9 @@ def fit(
         print(f"resuming {run_dir} after epoch {done_epochs}", flush=True)
 
     line = _EpochLine(config.epochs, epoch_summary, seconds_before, max(1, log_every))
-    # Order matters: the epoch line adds `seconds` to the logs before the CSV logger writes them.
+    # Order matters: the epoch line adds `seconds` to the logs before the CSV logger writes them, and the backup
+    # comes after the CSV row, so a resumed run never lacks a row (a surplus row is cut above).
     all_callbacks = [
-        keras.callbacks.BackupAndRestore(str(backup)),
-        *(callbacks or []),
         line,
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(
@@ -161,6 +180,7 @@ def fit(
         all_callbacks.append(_TimeBudget(config.budget_seconds))
     if config.tensorboard:
         all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
+    all_callbacks += [keras.callbacks.BackupAndRestore(str(backup)), *(callbacks or [])]
     verbose = 1 if sys.stdout.isatty() else 0
     fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
     model.fit(

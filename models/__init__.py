@@ -5,8 +5,31 @@ load in a fresh process with `safe_mode=True`. Nothing here knows about files, d
 """
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its C++ start-up chatter (CUDA probes on a CPU machine) kept off stderr.
+
+    The messages are printed before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, so the variable cannot hide them.
+    Set TF_CPP_MIN_LOG_LEVEL=0 to see them. Python errors still surface: stderr is restored before they are raised.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        return
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
 
 from models.cells import (  # noqa: E402
     ACTIVATIONS,

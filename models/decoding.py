@@ -43,7 +43,8 @@ class StepRunner:
     def __call__(self, tokens, context, states):
         tokens = np.asarray(tokens)
         step_input = tokens[:, None] if tokens.ndim == 1 else tokens[:, None, :]
-        outputs = self._step([step_input, *context, *states])
+        inputs = [step_input, *context, *states]
+        outputs = self._step(inputs if len(inputs) > 1 else inputs[0])
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]  # a stateless step model has the logits as its only output
         outputs = [np.asarray(tensor) for tensor in outputs]

@@ -1,0 +1,82 @@
+"""The hello app end to end, its saved run, and the command line's handling of bad values."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gallery.cli import run_cli
+from gallery.hello.app import APP, HelloConfig, encode, numpy_forward, run, vocabulary
+from gallery.runs import load_run
+
+
+@pytest.fixture(scope="module")
+def hello_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hello")
+    return run(HelloConfig.from_preset("smoke", out=str(out)))
+
+
+def test_hello_learns_ello_and_matches_numpy(hello_run):
+    metrics = hello_run.metrics
+    assert metrics["predicted"] == "ello"
+    assert metrics["primary"] == {"name": "next-character accuracy", "value": 1.0, "higher_is_better": True}
+    assert metrics["numpy_max_abs_difference"] < 1e-5
+    for name in ("model.keras", "config.json", "metrics.json", "history.csv", "learning_curve.png", "showcase.json"):
+        assert (hello_run.run_dir / name).is_file(), name
+
+
+def test_the_saved_run_predicts_the_same_in_numpy(hello_run):
+    loaded = load_run(hello_run.run_dir, "hello")
+    config = HelloConfig.from_dict(loaded.config)
+    inputs, targets = encode("hello", vocabulary("hello"))
+    scores = np.asarray(loaded.model(inputs))
+    reference_scores, _ = numpy_forward(loaded.model, inputs, config)
+    assert np.abs(scores - reference_scores).max() < 1e-5
+    assert (scores.argmax(-1) == targets).all()
+    weight_names = {w.name for w in loaded.model.get_layer("rnn_0").weights}
+    assert weight_names == {"W_xh", "W_hh", "b_h"}
+
+
+def test_vocabulary_is_the_lectures():
+    assert vocabulary("hello") == ["h", "e", "l", "o"]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--cell", "transformer"], "invalid choice: 'transformer'"),
+        (["--activation", "swish"], "invalid choice: 'swish'"),
+        (["--units", "0"], "--units must be at least 1"),
+        (["--units", "many"], "invalid int value"),
+        (["--cell", "gru", "--activation", "relu"], "applies to --cell rnn only"),
+        (["--dropout", "1.5"], "--dropout must be below 1"),
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+        (["--bidirectional"], "--bidirectional would let the network read"),
+        (["--data", "a"], "at least two characters"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line(arguments, message, capsys):
+    assert run_cli(APP, arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error
+    assert len(error.splitlines()) == 1
+
+
+def test_a_loader_refuses_what_is_not_a_run(tmp_path, capsys):
+    from gallery.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not exist"):
+        load_run(tmp_path / "nowhere", "hello")
+    with pytest.raises(UsageError, match="not a run folder"):
+        load_run(tmp_path, "hello")
+
+
+def test_command_line_exit_status_in_a_fresh_process():
+    completed = subprocess.run(
+        [sys.executable, "-m", "gallery.hello", "--layers", "-1"], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == "python -m gallery.hello: error: --layers must be at least 1, got -1"
+    listing = subprocess.run([sys.executable, "-m", "gallery"], capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and "hello" in listing.stdout

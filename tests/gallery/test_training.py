@@ -1,0 +1,91 @@
+"""Training machinery: resume after an interruption, repeatable seeds, the time budget, MirroredStrategy."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gallery import training
+from gallery.config import RunConfig
+from models.stacks import RNNSpec
+from models.templates import many_to_many
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stands in for a killed process: stops the program (not just training) after a given epoch."""
+
+    def __init__(self, after_epoch):
+        super().__init__()
+        self.after_epoch = after_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after_epoch:
+            raise KeyboardInterrupt
+
+
+def toy_data(seed=0):
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, 6, (32, 8))
+    data = tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(8)
+    return data, data.take(1)
+
+
+def compiled_model(config):
+    training.set_seed(config.seed)
+    model = many_to_many(RNNSpec("gru", 8), 6, vocab_size=6, embedding_dim=4)
+    model.compile(training.optimizer(config), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def test_an_interrupted_run_resumes_at_the_next_epoch(tmp_path):
+    config = RunConfig(epochs=5, patience=10)
+    train, validation = toy_data()
+    try:
+        training.fit(compiled_model(config), train, validation, config, tmp_path, callbacks=[Interrupt(3)])
+    except KeyboardInterrupt:
+        pass
+    assert len(training.read_history(tmp_path / "history.csv")["epoch"]) == 3
+    result = training.fit(compiled_model(config), train, validation, config, tmp_path)
+    assert result.resumed_from == 3
+    assert result.history["epoch"] == [0, 1, 2, 3, 4]
+    assert result.seconds > 0
+
+
+def test_same_seed_same_weights(tmp_path):
+    config = RunConfig(epochs=2, seed=11)
+    train, validation = toy_data()
+    weights = []
+    for name in ("a", "b"):
+        model = compiled_model(config)
+        training.fit(model, train, validation, config, tmp_path / name)
+        weights.append(model.get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+
+
+def test_time_budget_stops_training(tmp_path):
+    config = RunConfig(epochs=50, budget_seconds=0.001)
+    train, validation = toy_data()
+    result = training.fit(compiled_model(config), train, validation, config, tmp_path)
+    assert result.epochs == 1
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from gallery.hello.app import HelloConfig, run
+        from gallery import training
+        config = HelloConfig.from_preset("smoke", strategy="mirrored", out={str(tmp_path)!r})
+        strategy = training.distribution_strategy(config)
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        result = run(config)
+        assert result.metrics["primary"]["value"] == 1.0, result.metrics
+        """
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
