@@ -1,0 +1,1 @@
+"""Character-level language model: training, sampling and neuron pictures."""
