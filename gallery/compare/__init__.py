@@ -1,0 +1,1 @@
+"""Compare recurrent architectures across the gallery's applications, and probe why RNNs are hard to train."""
