@@ -167,15 +167,45 @@ def roll_to_midi_bytes(roll: np.ndarray, step_quarters: float, bpm: float = 100.
 
 
 def read_midi_events(path: Path | str) -> NoteEvents:
-    """The notes of a MIDI file; MusicDataError when it is not a MIDI file music21 can read."""
-    from music21 import converter
+    """The notes of a MIDI file in quarter lengths; MusicDataError when it is not a MIDI file music21 can read.
+
+    The file is read at the level of MIDI events (music21.midi) rather than turned into a score: the score
+    converter splits dense polyphony into voices and chords, and the timing of single keys suffers on the way.
+    """
+    from music21 import midi
 
     path = Path(path)
+    midi_file = midi.MidiFile()
     try:
-        score = converter.parse(path, format="midi", forceSource=True)
+        midi_file.readstr(path.read_bytes())
     except Exception as error:  # music21 raises many kinds for corrupt files; all mean "unreadable"
         raise MusicDataError(f"{path} is not a readable MIDI file ({type(error).__name__}: {error})") from None
-    return score_events(score)
+    ticks = midi_file.ticksPerQuarterNote or 480
+    events = NoteEvents([])
+    note_on, note_off = midi.ChannelVoiceMessages.NOTE_ON, midi.ChannelVoiceMessages.NOTE_OFF
+    for track in midi_file.tracks:
+        time = 0
+        sounding: dict[tuple[int, int], list[int]] = {}
+        for event in track.events:
+            if isinstance(event, midi.DeltaTime):
+                time += event.time
+                continue
+            if event.type not in (note_on, note_off):
+                continue
+            if event.channel == 10:
+                # General MIDI's percussion channel: drum sounds, not pitches.
+                events.percussion += event.type == note_on and bool(event.velocity)
+                continue
+            key = (event.channel, event.pitch)
+            if event.type == note_on and event.velocity:
+                sounding.setdefault(key, []).append(time)
+            elif sounding.get(key):
+                onset = sounding[key].pop(0)
+                events.notes.append((event.pitch, onset / ticks, (time - onset) / ticks))
+        # A note never switched off lasts to the end of its track.
+        for (_, pitch), onsets in sounding.items():
+            events.notes += [(pitch, onset / ticks, (time - onset) / ticks) for onset in onsets]
+    return events
 
 
 def midi_to_roll(path: Path | str, step_quarters: float) -> np.ndarray:

@@ -43,6 +43,14 @@ def test_roll_to_midi_to_roll_round_trip(tmp_path, resolution):
     assert np.array_equal(music.midi_to_roll(path, step), roll)
 
 
+def test_dense_random_roll_round_trips_through_midi(tmp_path, rng):
+    # Many keys starting and stopping together, overlapping held notes of every length.
+    roll = (rng.random((40, music.KEYS)) < 0.4).astype(np.float32)
+    path = tmp_path / "dense.mid"
+    path.write_bytes(music.roll_to_midi_bytes(roll, 0.5))
+    assert np.array_equal(music.midi_to_roll(path, 0.5), roll)
+
+
 def test_quarter_grid_samples_the_note_sounding_at_each_step():
     # An eighth note between grid points is not sampled; one on a grid point fills that frame.
     roll, _ = music.events_to_roll([(60, 0.0, 1.0), (62, 1.5, 0.5), (64, 2.0, 0.5)], 1.0)
