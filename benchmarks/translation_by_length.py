@@ -43,6 +43,10 @@ def parse_extra(values: list[str]) -> dict:
     return {key: value for key, value in vars(namespace).items() if key != "preset"}
 
 
+def _bucket(metrics: dict, bucket: str) -> dict:
+    return next(row for row in metrics["by_source_length"] if row["source_tokens"] == bucket)
+
+
 def table(results: dict[str, dict]) -> str:
     modes = list(results)
     header = ["source tokens", "test pairs"]
@@ -50,7 +54,7 @@ def table(results: dict[str, dict]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     buckets = [row["source_tokens"] for row in results[modes[0]]["by_source_length"]]
     for bucket in buckets:
-        rows = {mode: next(r for r in results[mode]["by_source_length"] if r["source_tokens"] == bucket) for mode in modes}
+        rows = {mode: _bucket(results[mode], bucket) for mode in modes}
         cells = [bucket, str(rows[modes[0]]["count"])]
         cells += [f"{rows[mode]['exact_match'] * 100:.1f}%" for mode in modes]
         cells += [f"{rows[mode]['bleu']:.1f}" for mode in modes]
