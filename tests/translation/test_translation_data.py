@@ -111,3 +111,30 @@ def test_tfds_source_under_mock_data():
     assert len(data.train) == 12 and data.validation and data.test
     assert all(isinstance(a, str) and isinstance(b, str) for a, b in data.train)
     assert reversed_data.train[0] == data.train[0][::-1]
+
+
+def spa_eng_file():
+    """../shared/data/spa_eng/spa.txt through $GALLERY_DATA_DIR; the test is skipped without it."""
+    import os
+    from pathlib import Path
+
+    root = os.environ.get("GALLERY_DATA_DIR")
+    if not root:
+        pytest.skip("GALLERY_DATA_DIR is not set; real-data tests are skipped")
+    path = Path(root) / "spa_eng" / "spa.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+def test_spanish_english_pairs_from_the_shared_data():
+    data = pairs.tsv_pairs(spa_eng_file(), reverse=True, max_words=10)
+    assert data.read == 118964 and data.skipped == 0
+    kept = len(data.train) + len(data.validation) + len(data.test)
+    assert kept + data.dropped_long == 118964
+    assert abs(len(data.test) / kept - 0.1) < 0.001
+    assert all(max(len(a.split()), len(b.split())) <= 10 for a, b in data.test)
+    # Spanish is the source after --reverse, accents and inverted marks intact.
+    assert any(source.startswith("¿") and "ó" in source for source, _ in data.test)
+    tokenizer = Tokenizer.fit([source for source, _ in data.train[:2000]])
+    assert "¿" in tokenizer.vocabulary and "está" in tokenizer.vocabulary
