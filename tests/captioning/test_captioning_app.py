@@ -1,0 +1,204 @@
+"""The captioning app: a smoke run end to end, the `caption` verb on images the test writes (every colour mode, both
+decoders, attention maps), the step model against the training-time forward pass, metrics, and bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from datasets import scenes
+from datasets.captions import Vocabulary
+from gallery import runs
+from gallery.captioning import app as captioning
+from gallery.cli import run_cli
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("captioning") / "run"
+    config = captioning.CaptioningConfig.from_preset("smoke", out=str(out), epochs=1, image_size=32)
+    result = captioning.run(config)
+    return result
+
+
+def test_smoke_run_writes_a_finished_run(smoke_run):
+    run_dir = smoke_run.run_dir
+    for name in ("model.keras", "config.json", "vocabulary.json", "metrics.json", "captions.png", "showcase.json"):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["primary"]["name"] == "semantic accuracy (seen combinations)"
+    assert metrics["primary"]["higher_is_better"] is True
+    assert set(metrics["test"]) == {"seen", "unseen"}
+    for group in metrics["test"].values():
+        assert set(group) >= {"bleu1", "bleu2", "bleu3", "bleu4", "semantic_accuracy", "truthful", "parsed"}
+        assert 0.0 <= group["semantic_accuracy"] <= 1.0
+    samples = json.loads((run_dir / "test_captions.json").read_text())
+    assert {sample["group"] for sample in samples} == {"test_seen", "test_unseen"}
+    showcase = json.loads((run_dir / "showcase.json").read_text())
+    assert all((run_dir / image["path"]).is_file() for image in showcase["images"])
+    assert not (run_dir / "checkpoints").exists()
+
+
+def _images(folder: Path) -> list[Path]:
+    rng = np.random.default_rng(0)
+    scene = scenes.random_scene(rng)
+    rgb = Image.fromarray(scenes.draw_scene(scene, rng, 80))
+    paths = [
+        (folder / "scene.png", rgb, {}),
+        (folder / "gray.jpg", rgb.convert("L"), {}),
+        (folder / "rgba.png", rgb.convert("RGBA"), {}),
+        (folder / "palette.gif", rgb.convert("P"), {}),
+        (folder / "cmyk.jpg", rgb.convert("CMYK"), {}),
+        (folder / "deep.png", Image.fromarray(np.asarray(rgb.convert("L"), np.uint16) * 256), {}),
+        (folder / "huge.jpg", rgb.resize((5000, 5000)), {"quality": 40}),
+    ]
+    for path, image, kwargs in paths:
+        image.save(path, **kwargs)
+    return [path for path, _, _ in paths]
+
+
+def test_caption_verb_on_every_kind_of_image(smoke_run, tmp_path, capsys):
+    paths = _images(tmp_path)
+    vocabulary = set(json.loads((smoke_run.run_dir / "vocabulary.json").read_text()))
+    for beam in ("1", "3"):
+        status = run_cli(captioning.APP, ["caption", *map(str, paths), "--run", str(smoke_run.run_dir), "--beam", beam])
+        assert status == 0
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert len(lines) == len(paths)
+        for path, line in zip(paths, lines):
+            assert line.startswith(f"{path}:")
+            assert set(line.split(":", 1)[1].split()) <= vocabulary
+
+
+def _small_config(**changes):
+    values = {"units": 8, "embedding_dim": 6, "filters": 4, "image_size": 32, **changes}
+    return captioning.CaptioningConfig.from_preset("smoke", **values)
+
+
+@pytest.mark.parametrize(
+    "inject, attention, cell",
+    [("init", "none", "lstm"), ("pre", "none", "gru"), ("par", "additive", "lstm"), ("merge", "dot", "rnn")],
+)
+def test_step_model_equals_the_training_forward_pass(inject, attention, cell, rng):
+    config = _small_config(inject=inject, attention=attention, cell=cell, layers=2)
+    model = captioning.build_model(config, 12)
+    images = rng.uniform(0, 255, (3, 32, 32, 3)).astype("float32")
+    tokens = rng.integers(1, 12, (3, 7)).astype("int32")
+    full = np.asarray(model([images, tokens], training=False))
+    vocabulary = Vocabulary(["[pad]", "[start]", "[end]", "[UNK]"] + [f"w{i}" for i in range(8)])
+    runner = captioning.Captioner(model, vocabulary, 10).runner
+    assert runner.inference.has_attention == (attention != "none")
+    context, states = runner.start(images)
+    stepped = []
+    for t in range(tokens.shape[1]):
+        logits, states, weights = runner(tokens[:, t], context, states)
+        stepped.append(logits)
+        if weights is not None:
+            assert weights.shape == (3, 16)  # a 32-pixel image gives a 4 x 4 grid of regions
+            assert np.allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
+    assert np.abs(np.stack(stepped, axis=1) - full).max() < 1e-4
+
+
+def _fabricated_run(folder: Path, **changes) -> Path:
+    """A finished run folder with an untrained model: what the verb needs, without paying for training."""
+    config = _small_config(out=str(folder), **changes)
+    vocabulary = Vocabulary.build([], words=scenes.SceneData.vocabulary_words())
+    model = captioning.build_model(config, len(vocabulary))
+    runs.write_config(folder, config)
+    runs.write_json(folder / captioning.VOCABULARY_FILE, vocabulary.words)
+    runs.save_model(model, folder / "model.keras")
+    runs.write_metrics(
+        folder, primary_name="x", primary_value=0.0, higher_is_better=True, parameters=1, train_seconds=0
+    )
+    return folder
+
+
+def test_attention_runs_draw_a_map_per_word_and_round_trip(tmp_path, capsys):
+    run_dir = _fabricated_run(tmp_path / "run", attention="additive", inject="merge", max_length=4)
+    image = _images(tmp_path)[0]
+    maps = tmp_path / "maps"
+    assert run_cli(captioning.APP, ["caption", str(image), "--run", str(run_dir), "--maps", str(maps)]) == 0
+    output = capsys.readouterr().out
+    assert "attention map:" in output
+    assert (maps / "scene_attention.png").is_file()
+    # Loading in safe mode gives the same logits as the model that was saved.
+    loaded = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+    built = captioning.build_model(
+        _small_config(attention="additive", inject="merge"), len(loaded.get_layer("output").get_weights()[1])
+    )
+    built.set_weights(loaded.get_weights())
+    inputs = [np.full((1, 32, 32, 3), 100.0, np.float32), np.array([[1, 5, 6]], np.int32)]
+    assert np.allclose(np.asarray(loaded(inputs)), np.asarray(built(inputs)), atol=1e-6)
+
+
+def test_metrics_reward_right_captions_and_punish_wrong_ones():
+    data = scenes.load_scenes(1, 1, 8, seed=1)
+    references = data.test_seen.captions
+    right = [group[0] for group in references]
+    wrong = [group[0] for group in data.test_unseen.captions]
+    assert captioning.bleu_scores(right, references)["bleu4"] == pytest.approx(100.0)
+    assert captioning.semantic_scores(right, data.test_seen.scenes)["semantic_accuracy"] == 1.0
+    assert captioning.semantic_scores(wrong, data.test_seen.scenes)["semantic_accuracy"] < 0.5
+    assert captioning.bleu_scores(wrong, references)["bleu4"] < 60
+
+
+def test_mobilenet_encoder_without_weights_gives_a_feature_grid():
+    encoder = captioning.build_encoder(_small_config(encoder="mobilenet_v3_small", image_size=64))
+    features = encoder(np.zeros((1, 64, 64, 3), np.float32))
+    assert features.shape == (1, 4, 576)
+
+
+def _status_and_message(capsys, argv):
+    status = run_cli(captioning.APP, argv)
+    error = capsys.readouterr().err.strip()
+    return status, error
+
+
+def test_bad_input_gives_one_line_and_status_2(smoke_run, tmp_path, capsys, monkeypatch):
+    run = str(smoke_run.run_dir)
+    text = tmp_path / "words.jpg"
+    text.write_text("not a picture")
+    good = _images(tmp_path)[0]
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    cases = [
+        (["caption", str(tmp_path / "missing.png"), "--run", run], "does not exist"),
+        (["caption", str(text), "--run", run], "not an image"),
+        (["caption", str(truncated), "--run", run], "truncated"),
+        (["caption", str(good), "--run", str(tmp_path / "no_run")], "does not exist"),
+        (["caption", str(good), "--run", run, "--beam", "0"], "--beam"),
+        (["--bidirectional", "--preset", "smoke"], "bidirectional"),
+        (["--encoder-weights", "imagenet", "--preset", "smoke"], "mobilenet"),
+        (
+            ["--encoder", "mobilenet_v3_small", "--encoder-weights", "imagenet", "--preset", "smoke"],
+            "--encoder-weights none",
+        ),
+        (["--data", str(tmp_path / "nowhere"), "--preset", "smoke"], "no such folder"),
+        (["--data", str(tmp_path), "--preset", "smoke"], "captions.txt"),
+    ]
+    for argv, expected in cases:
+        status, message = _status_and_message(capsys, argv)
+        assert status == 2, argv
+        assert len(message.splitlines()) == 1, message
+        assert expected in message, message
+
+
+def test_command_line_exit_status_2_in_a_fresh_process(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "gallery.captioning", "caption", str(tmp_path / "missing.png"), "--run", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert completed.returncode == 2
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("python -m gallery.captioning")]
+    assert len(errors) == 1 and "not a run folder" in errors[0]
