@@ -267,8 +267,10 @@ def bach_chorale_events(limit: int = 0, progress=print) -> dict[str, list[list[f
         for index, path in enumerate(missing, 1):
             score = converter.parse(path, forceSource=True)
             cached[path.name] = [list(note) for note in score_events(score).notes]
-            if index % 50 == 0:
+            if index % 25 == 0:
                 progress(f"  {index}/{len(missing)} chorales parsed")
+                # Saved as it goes: an interrupted first run keeps what it parsed.
+                _write_json_atomically(cache, cached)
         _write_json_atomically(cache, cached)
     return {path.name: cached[path.name] for path in paths}
 

@@ -99,7 +99,7 @@ def piano_roll_png(
     used = np.flatnonzero(roll.any(axis=0))
     low, high = (int(used.min()) - 3, int(used.max()) + 4) if used.size else (27, 61)
     low, high = max(0, low), min(KEYS, high)
-    figure, axes = plt.subplots(panels, 1, figsize=(max(6.0, len(roll) * 0.09 + 2), 2.8 * panels), squeeze=False)
+    figure, axes = plt.subplots(panels, 1, figsize=(max(7.5, len(roll) * 0.09 + 2), 2.8 * panels), squeeze=False)
     pictures = [(roll, "Greys", "notes")] + ([(probabilities, "magma", "predicted probability")] if panels == 2 else [])
     for axis, (matrix, cmap, label) in zip(axes[:, 0], pictures):
         axis.imshow(
@@ -120,6 +120,6 @@ def piano_roll_png(
         axis.set_ylabel(label)
         axis.grid(axis="y", alpha=0.2)
     axes[-1, 0].set_xlabel("time step")
-    axes[0, 0].set_title(title)
+    axes[0, 0].set_title(title, fontsize=9)
     figure.tight_layout()
     return save_figure(figure, path, dpi=90)
