@@ -50,11 +50,6 @@ class Architecture:
         cell = self.cell if self.cell != "rnn" or self.activation == "tanh" else f"rnn-{self.activation}"
         return f"{cell}-{self.layers}L" + ("-bi" if self.bidirectional else "")
 
-    @property
-    def short_label(self) -> str:
-        """The cell alone, for the probes (one layer, one direction)."""
-        return self.cell if self.cell != "rnn" or self.activation == "tanh" else f"rnn-{self.activation}"
-
 
 def architectures(
     cells: Sequence[str],

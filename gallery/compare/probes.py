@@ -204,6 +204,8 @@ def run_probes(settings: ProbeSettings) -> dict[str, Any]:
         )
         payload = {"settings": described, "records": list(records.values())}
         runs.write_json(results_path, payload)
+        # The table and plots of what finished so far: an interrupted run still leaves a picture.
+        write_probe_report(payload, out)
     payload = {"settings": described, "records": [records[_key(t, a.label, n)] for t, a, n in todo]}
     runs.write_json(results_path, payload)
     write_probe_report(payload, out)
