@@ -155,7 +155,11 @@ def compile_model(model: keras.Model, config: MusicConfig) -> None:
 
 def evaluate(model: keras.Model, rolls: list[np.ndarray], batch_size: int = 32) -> dict[str, float]:
     """Exact figures over every frame of every piece: NLL per frame (nats) and Bay et al.'s frame accuracy."""
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    # One signature for every batch shape: pieces differ in length and would otherwise retrace per batch.
+    forward = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec((None, None, music_data.KEYS), tf.float32)],
+    )
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     total_nll, frames = 0.0, 0
     true_positives = false_positives = false_negatives = 0.0
