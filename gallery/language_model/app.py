@@ -10,8 +10,8 @@ contiguously 90/10. Also `--data hello`, a UTF-8 file or folder of .txt files, o
 `--level word` models words, punctuation marks and whitespace runs instead of characters.
 
     python -m gallery.language_model                                  # demo preset: 2-layer LSTM, about 10 minutes
-    python -m gallery.language_model sample --run runs/language_model/lstm-2x512-demo --prime "def " --length 500
-    python -m gallery.language_model neurons --run runs/language_model/lstm-2x512-demo --text "if x:\n    return 1"
+    python -m gallery.language_model sample --run runs/language_model/lstm-2x256-demo --prime "def " --length 500
+    python -m gallery.language_model neurons --run runs/language_model/lstm-2x256-demo --text "if x:\n    return 1"
     python -m gallery.language_model --data /path/to/input.txt --cell gru --preset full
 
 Each epoch prints the validation loss in nats per character, bits per character and perplexity, and a short sample
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,19 +67,20 @@ class LanguageModelConfig(RunConfig):
         },
         "demo": {},
         "full": {
-            "units": 768,
+            "units": 512,
             "layers": 2,
             "dropout": 0.2,
-            "epochs": 60,
-            "steps_per_epoch": 200,
+            "learning_rate": 2e-3,
+            "epochs": 50,
+            "steps_per_epoch": 100,
             "budget_seconds": 0.0,
             "patience": 8,
         },
     }
 
-    units: int = override("units", 512)
+    units: int = override("units", 256)
     layers: int = override("layers", 2)
-    epochs: int = override("epochs", 20)
+    epochs: int = override("epochs", 30)
     batch_size: int = override("batch_size", 64)
     learning_rate: float = override("learning_rate", 3e-3)
     patience: int = override("patience", 5)
@@ -86,10 +88,12 @@ class LanguageModelConfig(RunConfig):
     level: str = option("char", "model characters, or words/punctuation/whitespace", choices=text_data.LEVELS)
     seq_len: int = option(100, "window length in tokens for truncated backpropagation through time", minimum=2)
     embedding_dim: int = option(64, "size of the token embedding", minimum=1)
-    steps_per_epoch: int = option(60, "training batches per epoch (0 = one pass over the training text)", minimum=0)
+    steps_per_epoch: int = option(40, "training batches per epoch (0 = one pass over the training text)", minimum=0)
     validation_steps: int = option(0, "validation batches per epoch (0 = the whole validation split)", minimum=0)
     schedule: str = option(
-        "cosine", "learning rate: cosine decay to 10% over --epochs, or constant", choices=("cosine", "constant")
+        "cosine",
+        "learning rate: cosine decay to 10% over --epochs (or the time budget), or constant",
+        choices=("cosine", "constant"),
     )
     max_vocab: int = option(10000, "word level: keep this many most frequent tokens, the rest are <unk>", minimum=2)
     sample_length: int = option(200, "characters of the sample printed each epoch", minimum=1)
@@ -158,47 +162,67 @@ class Sampler:
         return self.vocabulary.decode(decoded.tokens[0])
 
 
-class _EpochSample(keras.callbacks.Callback):
-    """After each epoch: the validation loss per character and a fixed-seed sample, kept in samples.txt."""
+class EpochReport:
+    """The epoch line's task part: validation nats and bits per character, perplexity and a fixed-seed sample.
 
-    def __init__(self, vocabulary, prime, config, run_dir, validation_tokens, validation_characters):
-        super().__init__()
-        self.vocabulary, self.prime, self.config, self.run_dir = vocabulary, prime, config, run_dir
+    Called by the epoch line before the CSV logger writes the row, so the per-character figures and the learning
+    rate it adds to the logs land in history.csv; every sample is appended to samples.txt.
+    """
+
+    def __init__(self, model, vocabulary, prime, config, run_dir, validation_tokens, validation_characters):
+        self.model, self.vocabulary, self.prime, self.config, self.run_dir = model, vocabulary, prime, config, run_dir
         self.validation_tokens, self.validation_characters = validation_tokens, validation_characters
         self.sampler = None
-        self.line = ""
 
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
+    def __call__(self, epoch: int, logs: dict) -> str:
         if self.sampler is None:
             # The step model shares the training model's layers, so it always sees the current weights.
             self.sampler = Sampler(self.model, self.vocabulary)
         text = self.sampler.generate(
             self.prime, self.config.sample_length, EPOCH_SAMPLE_TEMPERATURE, None, EPOCH_SAMPLE_SEED
         )
+        logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
         parts = []
         if "val_loss" in logs:
             report = nats_to_report(logs["val_loss"], self.validation_tokens, self.validation_characters)
             logs["val_nats_per_char"] = report["nats_per_char"]
             logs["val_bits_per_char"] = report["bits_per_char"]
             parts.append(f"validation {describe_loss(report, self.vocabulary.level)}")
-        self.line = "  ".join(parts) + f"\n    sample: {self.prime + text!r}"
+        parts.append(f"lr {logs['learning_rate']:.2g}")
         path = self.run_dir / SAMPLES_FILE
         previous = path.read_text(encoding="utf-8") if path.is_file() else ""
         header = f"=== epoch {epoch + 1}, temperature {EPOCH_SAMPLE_TEMPERATURE}, seed {EPOCH_SAMPLE_SEED}"
         runs.write_text(path, previous + f"{header}, prime {self.prime!r}\n{self.prime}{text}\n\n")
+        return "  ".join(parts) + f"\n    sample: {self.prime + text!r}\n   "
 
 
-def cosine_schedule(config: LanguageModelConfig):
-    """Cosine decay from the learning rate to a tenth of it over the planned epochs."""
+class CosineSchedule(keras.callbacks.Callback):
+    """Cosine decay of the learning rate to a tenth of it, set at the start of every epoch.
 
-    def rate(epoch: int, _current: float) -> float:
-        if config.schedule == "constant" or config.epochs <= 1:
+    Progress is the share of the planned epochs done or, with a time budget, the share of the budget spent,
+    whichever is larger: a run cut short by its budget still ends on a small learning rate.
+    """
+
+    def __init__(self, config: LanguageModelConfig):
+        super().__init__()
+        self.config = config
+        self.started = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        self.started = time.perf_counter()
+
+    def rate(self, epoch: int, seconds: float) -> float:
+        config = self.config
+        if config.schedule == "constant":
             return config.learning_rate
-        progress = min(epoch / (config.epochs - 1), 1.0)
+        progress = epoch / config.epochs
+        if config.budget_seconds:
+            progress = max(progress, seconds / config.budget_seconds)
+        progress = min(progress, 1.0)
         return float(config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))))
 
-    return rate
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rate(epoch, time.perf_counter() - self.started))
 
 
 def epoch_prime(data: text_data.LanguageModelData) -> str:
@@ -248,7 +272,7 @@ def run(config: LanguageModelConfig) -> RunResult:
     runs.write_json(run_dir / VOCABULARY_FILE, vocabulary.to_json())
 
     prime = epoch_prime(data)
-    sampler_callback = _EpochSample(vocabulary, prime, config, run_dir, validation_tokens, validation_characters)
+    epoch_report = EpochReport(model, vocabulary, prime, config, run_dir, validation_tokens, validation_characters)
     validation = data.validation_windows(config.seq_len, config.batch_size)
     if config.validation_steps:
         validation = validation.take(config.validation_steps)
@@ -258,8 +282,8 @@ def run(config: LanguageModelConfig) -> RunResult:
         validation,
         config,
         run_dir,
-        epoch_summary=lambda epoch, logs: sampler_callback.line,
-        callbacks=[keras.callbacks.LearningRateScheduler(cosine_schedule(config)), sampler_callback],
+        epoch_summary=epoch_report,
+        callbacks=[CosineSchedule(config)],
         steps_per_epoch=steps_per_epoch,
     )
 
@@ -267,7 +291,7 @@ def run(config: LanguageModelConfig) -> RunResult:
     validation_loss = float(np.nanmin(result.history["val_loss"]))
     report = nats_to_report(validation_loss, validation_tokens, validation_characters)
     print(f"best weights (epoch {_best_epoch(result.history)}): validation {describe_loss(report, config.level)}")
-    sampler = sampler_callback.sampler or Sampler(model, vocabulary)
+    sampler = epoch_report.sampler or Sampler(model, vocabulary)
     final_length = FINAL_SAMPLE_FACTOR * config.sample_length
     final_sample = prime + sampler.generate(prime, final_length, EPOCH_SAMPLE_TEMPERATURE, None, EPOCH_SAMPLE_SEED)
 
