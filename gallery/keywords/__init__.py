@@ -1,0 +1,1 @@
+"""Spoken keyword recognition: python -m gallery.keywords --help."""

@@ -1,0 +1,153 @@
+"""The keywords app end to end: a smoke run, predict / listen / evaluate on WAVs written here, and bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from datasets import speech
+from gallery.cli import run_cli
+from gallery.keywords.app import APP, KeywordsConfig, detections, run, sliding_windows
+
+
+def tone(seconds: float, frequency: float = 300.0, rate: int = 16000) -> np.ndarray:
+    return (0.4 * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("keywords")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GALLERY_CACHE", str(root / "cache"))
+    config = KeywordsConfig.from_preset("smoke", out=str(root / "run"))
+    result = run(config)
+    yield result, root
+    patch.undo()
+
+
+def test_smoke_run_writes_a_complete_run_folder(trained):
+    result, _ = trained
+    run_dir = result.run_dir
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["primary"]["name"] == "test accuracy" and 0.0 <= metrics["primary"]["value"] <= 1.0
+    assert metrics["clips"] == {"train": 48, "validation": 24, "test": 24}
+    assert sum(map(sum, metrics["confusion_matrix"])) == 24
+    assert json.loads((run_dir / "labels.json").read_text()) == list(speech.SYNTHETIC_LABELS)
+    for name in ("model.keras", "confusion_matrix.png", "spectrograms.png", "learning_curve.png", "showcase.json"):
+        assert (run_dir / name).is_file(), name
+    showcase = json.loads((run_dir / "showcase.json").read_text())
+    assert len(showcase["audio"]) == 12
+    samples, rate = speech.read_wav(run_dir / showcase["audio"][0]["path"])
+    assert rate == 16000 and samples.size == 16000
+    assert not (run_dir / "checkpoints").exists()
+
+
+def test_predict_prints_top_three_for_short_and_longer_clips(trained, tmp_path, capsys):
+    result, _ = trained
+    short = tmp_path / "short.wav"
+    longer = tmp_path / "longer.wav"
+    short.write_bytes(speech.wav_bytes(tone(0.4)))
+    longer.write_bytes(speech.wav_bytes(np.concatenate([np.zeros(8000, np.float32), tone(1.0)])))
+    assert run_cli(APP, ["predict", str(short), str(longer), "--run", str(result.run_dir)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "padded to 1 s" in lines[0] and "loudest second" in lines[1]
+    labels = set(speech.SYNTHETIC_LABELS)
+    for line in lines:
+        ranked = line.split("): ")[1].split("  ")
+        assert len(ranked) == 3
+        names = [item.rsplit(" ", 1)[0] for item in ranked]
+        probabilities = [float(item.rsplit(" ", 1)[1]) for item in ranked]
+        assert set(names) <= labels and probabilities == sorted(probabilities, reverse=True)
+        assert 0 < sum(probabilities) <= 1.001
+
+
+def test_listen_reports_windows_of_a_long_recording(trained, tmp_path, capsys):
+    result, _ = trained
+    recording = tmp_path / "long.wav"
+    recording.write_bytes(speech.wav_bytes(np.concatenate([tone(1.0), np.zeros(24000, np.float32), tone(0.5)])))
+    assert run_cli(APP, ["listen", str(recording), "--run", str(result.run_dir), "--threshold", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "3.00 s, 9 windows" in out
+
+
+def test_evaluate_maps_foreign_words_to_unknown(trained, tmp_path, capsys):
+    result, _ = trained
+    for word in ("yes", "cat"):
+        (tmp_path / word).mkdir()
+        for index in range(3):
+            (tmp_path / word / f"s{index}_nohash_0.wav").write_bytes(speech.wav_bytes(tone(0.5, 200 + 100 * index)))
+    assert run_cli(APP, ["evaluate", "--run", str(result.run_dir), "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "6 clips of 2 labels" in out and "keywords (3 clips of" in out and "_unknown_" in out
+
+
+def test_sliding_windows_and_detections():
+    windows, starts = sliding_windows(np.arange(40000, dtype=np.float32), 4000)
+    assert windows.shape == (7, 16000) and starts[-1] == 1.5 and windows[-1][-1] == 39999
+    labels = ["yes", "no", speech.SILENCE, speech.UNKNOWN]
+    probabilities = np.array(
+        [[0.9, 0.05, 0.05, 0], [0.8, 0.1, 0.1, 0], [0.1, 0.1, 0.8, 0], [0.2, 0.75, 0.05, 0], [0.1, 0.1, 0, 0.8]]
+    )
+    found = detections(probabilities, np.array([0.0, 0.25, 0.5, 0.75, 1.0]), labels, 0.7)
+    assert found == [(0.0, 1.25, "yes", 0.9), (0.75, 1.75, "no", 0.75)]
+
+
+def bad_inputs(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "text.wav").write_text("not audio at all")
+    (folder / "corrupt.wav").write_bytes(speech.wav_bytes(tone(0.2))[:30])
+    (folder / "empty.wav").write_bytes(speech.wav_bytes(np.zeros(0, np.float32)))
+    (folder / "long.wav").write_bytes(speech.wav_bytes(tone(3.0)))
+    data = bytes(800)
+    import struct
+
+    header = (
+        b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 6, 1, 8000, 8000, 1, 8)
+    )
+    (folder / "alaw.wav").write_bytes(header + b"data" + struct.pack("<I", len(data)) + data)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("text", "not a readable WAV file"),
+        ("corrupt", "not a readable WAV file"),
+        ("empty", "no audio samples"),
+        ("long", "use: python -m gallery.keywords listen"),
+        ("alaw", "unsupported WAV encoding"),
+        ("missing", "does not exist"),
+    ],
+)
+def test_bad_clips_give_one_line_and_status_2(trained, tmp_path, capsys, name, message):
+    result, _ = trained
+    folder = bad_inputs(tmp_path)
+    assert run_cli(APP, ["predict", str(folder / f"{name}.wav"), "--run", str(result.run_dir)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_bad_data_and_options_give_status_2(tmp_path, capsys):
+    (tmp_path / "yes").mkdir()
+    (tmp_path / "yes" / "a.wav").write_bytes(speech.wav_bytes(tone(0.5)))
+    (tmp_path / "no").mkdir()
+    assert run_cli(APP, ["--preset", "smoke", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
+    assert "holds no .wav files" in capsys.readouterr().err
+    assert run_cli(APP, ["--preset", "smoke", "--mfccs", "50"]) == 2
+    assert "--mfccs 50 cannot exceed" in capsys.readouterr().err
+    assert run_cli(APP, ["listen", str(tmp_path / "yes" / "a.wav"), "--run", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_command_line_exit_status_in_a_fresh_process(tmp_path):
+    (tmp_path / "bad.wav").write_text("hello")
+    process = subprocess.run(
+        [sys.executable, "-m", "gallery.keywords", "predict", str(tmp_path / "bad.wav"), "--run", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert process.returncode == 2
+    assert process.stderr.strip().count("\n") == 0 and "not a readable WAV file" in process.stderr

@@ -1,0 +1,211 @@
+"""Speech data: eSpeak synthesis deterministic by seed, held-out voices, WAV reading, folder/FSDD/tfds sources."""
+
+import os
+import struct
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from datasets import speech, speech_synth
+
+
+def write_pcm(path: Path, samples: np.ndarray, rate: int = 16000, width: int = 2, channels: int = 1) -> Path:
+    """A PCM WAV of `width` bytes per sample, written by hand so 24-bit is covered too."""
+    scaled = np.clip(samples, -1, 1)
+    if width == 1:
+        data = ((scaled * 127) + 128).astype(np.uint8).tobytes()
+    else:
+        integers = (scaled * (2 ** (8 * width - 1) - 1)).astype(np.int64)
+        data = b"".join(int(v).to_bytes(width, "little", signed=True) for v in integers.reshape(-1))
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(width)
+        handle.setframerate(rate)
+        handle.writeframes(data)
+    return path
+
+
+def tone(seconds: float, rate: int = 16000, frequency: float = 440.0) -> np.ndarray:
+    return (0.5 * np.sin(2 * np.pi * frequency * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def chunk_spec(seed: int) -> dict:
+    return {
+        "split": "test",
+        "seed": seed,
+        "chunk": 0,
+        "rounds": 1,
+        "labels": ["yes", "stop", speech.SILENCE, speech.UNKNOWN],
+        "keywords": ["yes", "stop"],
+        "silence": speech.SILENCE,
+        "unknown_words": ["cat", "house"],
+    }
+
+
+def test_synthesis_is_deterministic_by_seed():
+    # Two fresh processes at once: the same chunk and seed must give the same samples, bit for bit.
+    first, again = speech_synth.generate([chunk_spec(3), chunk_spec(3)])
+    assert first[2] == again[2] and first[1] == [0, 1, 2, 3]
+    for a, b in zip(first[0], again[0]):
+        np.testing.assert_array_equal(a, b)
+    spoken = [clip for clip in first[0] if clip.size]
+    assert len(spoken) == 3 and all(0.05 < clip.size / 16000 <= 1.0 for clip in spoken)
+    assert all(np.abs(clip).max() > 0.01 for clip in spoken)
+    assert first[0][2].size == 0  # _silence_ is noise only, added later
+
+
+def test_test_voices_are_never_heard_in_training():
+    variants = {split: {v.split("+")[1] for v in speech_synth.voices(split)} for split in speech_synth.SPLITS}
+    assert variants["train"] and variants["validation"] and variants["test"]
+    assert not variants["train"] & variants["test"] and not variants["train"] & variants["validation"]
+    with pytest.raises(speech_synth.SynthesisError, match="unknown voice"):
+        speech_synth.Synthesizer.get().speak("yes", "en+no-such-variant")
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_read_wav_pcm_widths_and_stereo(tmp_path, width):
+    samples = tone(0.25, 8000)
+    stereo = np.stack([samples, samples], axis=1)
+    path = write_pcm(tmp_path / "a.wav", stereo, rate=8000, width=width, channels=2)
+    read, rate = speech.read_wav(path)
+    assert rate == 8000 and read.dtype == np.float32 and read.shape == samples.shape
+    np.testing.assert_allclose(read, samples, atol=2 / 127 if width == 1 else 1e-3)
+    resampled = speech.load_audio(path)
+    assert resampled.size == 2 * samples.size
+
+
+def test_float_wav_and_round_trip(tmp_path):
+    from scipy.io import wavfile
+
+    samples = tone(0.1)
+    wavfile.write(tmp_path / "f.wav", 22050, samples)
+    read, rate = speech.read_wav(tmp_path / "f.wav")
+    assert rate == 22050
+    np.testing.assert_allclose(read, samples, atol=1e-6)
+    (tmp_path / "w.wav").write_bytes(speech.wav_bytes(samples))
+    np.testing.assert_allclose(speech.read_wav(tmp_path / "w.wav")[0], samples, atol=1e-4)
+
+
+def bad_wavs(folder: Path) -> dict[str, Path]:
+    """Files that must be refused with one clear message each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "text.wav").write_text("this is not audio\n")
+    good = speech.wav_bytes(tone(0.2))
+    (folder / "corrupt.wav").write_bytes(good[:30])
+    write_pcm(folder / "empty.wav", np.zeros(0))
+    # A-law (format tag 6): a valid RIFF file in an encoding the app does not decode.
+    data = bytes(800)
+    header = (
+        b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 6, 1, 8000, 8000, 1, 8)
+    )
+    (folder / "alaw.wav").write_bytes(header + b"data" + struct.pack("<I", len(data)) + data)
+    return {name: folder / f"{name}.wav" for name in ("text", "corrupt", "empty", "alaw")}
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("text", "not a readable WAV"), ("corrupt", "not a readable WAV"), ("empty", "no audio"), ("alaw", "encoding")],
+)
+def test_bad_wavs_are_refused_clearly(tmp_path, name, message):
+    with pytest.raises(speech.AudioFileError, match=message):
+        speech.read_wav(bad_wavs(tmp_path)[name])
+    with pytest.raises(speech.AudioFileError, match="does not exist"):
+        speech.read_wav(tmp_path / "missing.wav")
+
+
+def test_loudest_window_and_centre():
+    samples = np.zeros(40000, np.float32)
+    samples[25000:26000] = 1.0
+    window, start = speech.loudest_window(samples)
+    assert window.size == 16000 and start <= 25000 and start + 16000 >= 26000
+    padded = speech.centre(np.ones(4000, np.float32))
+    assert padded.size == 16000 and padded[6000:10000].min() == 1 and padded[:6000].max() == 0
+
+
+def test_folder_source_by_speaker_and_empty_label(tmp_path):
+    for label in ("yes", "no"):
+        (tmp_path / label).mkdir()
+        for speaker in (f"speaker{i:02d}" for i in range(30)):
+            write_pcm(tmp_path / label / f"{speaker}_nohash_0.wav", tone(0.5 if label == "yes" else 1.4))
+    bundle = speech.folder(tmp_path)
+    assert bundle.labels == ["no", "yes"]
+    sizes = bundle.sizes()
+    assert sum(sizes.values()) == 60 and all(sizes.values())
+    for split in (bundle.train, bundle.validation, bundle.test):
+        speakers = {name.split("/")[1].split("_")[0] for name in split.clips.names}
+        others = [s for s in (bundle.train, bundle.validation, bundle.test) if s is not split]
+        assert not speakers & {n.split("/")[1].split("_")[0] for o in others for n in o.clips.names}
+        assert max(np.diff(split.clips.offsets)) <= 16000
+    (tmp_path / "up").mkdir()
+    (tmp_path / "up" / "notes.txt").write_text("no audio here")
+    with pytest.raises(speech.DataSourceError, match="holds no .wav files"):
+        speech.folder(tmp_path)
+
+
+def test_fsdd_naming_and_official_split(tmp_path):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    for digit in range(10):
+        for index in (0, 4, 5, 9, 10, 49):
+            write_pcm(recordings / f"{digit}_jackson_{index}.wav", tone(0.3, 8000), rate=8000)
+    bundle = speech.fsdd(tmp_path)
+    assert bundle.labels == [str(d) for d in range(10)]
+    assert bundle.sizes() == {"train": 20, "validation": 20, "test": 20}
+    assert {name.split("_")[2] for name in bundle.test.clips.names} == {"0.wav", "4.wav"}
+    assert bundle.test.clips.labels.tolist() == sorted(bundle.test.clips.labels.tolist())
+    assert np.diff(bundle.train.clips.offsets).max() == 4800  # 0.3 s at 8 kHz resampled to 16 kHz
+    assert speech.fsdd_split("7_theo_12.wav") == ("7", "theo", 12, "train")
+    write_pcm(recordings / "hello.wav", tone(0.3, 8000), rate=8000)
+    with pytest.raises(speech.DataSourceError, match="not an FSDD name"):
+        speech.fsdd(tmp_path)
+
+
+def test_augmentation_is_seeded_and_silence_gets_noise():
+    noises = tf.constant(speech.noise_bank(count=5))
+    word = tf.constant(tone(0.4))
+    seed = tf.constant([1, 2], tf.int32)
+    first = speech.augment_clip(word, seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
+    again = speech.augment_clip(word, seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (16000,) and np.abs(first).max() <= 1.0
+    silence = speech.augment_clip(tf.zeros([0]), seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
+    assert silence.shape == (16000,) and 0 < np.sqrt(np.mean(silence**2)) < 0.2
+
+
+def test_pipeline_batches_one_second_clips():
+    clips = speech.Clips.from_list([tone(0.3), tone(1.0), np.zeros(0, np.float32)], [0, 1, 2], ["a", "b", "c"])
+    batches = list(speech.pipeline(speech.Split.of(clips), 2, augmentation=speech.SYNTHETIC_AUGMENTATION))
+    assert [tuple(x.shape) for x, _ in batches] == [(2, 16000), (1, 16000)]
+    plain = list(speech.pipeline(speech.Split.of(clips), 3))[0][0].numpy()
+    np.testing.assert_allclose(plain[0, 5600:10400], tone(0.3), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["spoken_digit", "speech_commands"])
+def test_tfds_sources_under_mock_data(name):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=20):
+        bundle = speech.load(f"tfds:{name}")
+        x, y = next(iter(speech.pipeline(bundle.train, 4)))
+    assert x.shape == (4, 16000) and x.dtype == tf.float32
+    assert len(bundle.labels) == (10 if name == "spoken_digit" else 12)
+    assert int(tf.reduce_max(y)) < len(bundle.labels)
+    if name == "speech_commands":
+        assert speech.SILENCE in bundle.labels and speech.UNKNOWN in bundle.labels
+
+
+def test_unknown_tfds_source():
+    with pytest.raises(speech.DataSourceError, match="tfds:speech_commands"):
+        speech.load("tfds:librispeech")
+
+
+def test_real_fsdd_split_counts():
+    root = os.environ.get("GALLERY_DATA_DIR")
+    if not root or not (Path(root) / "fsdd" / "recordings").is_dir():
+        pytest.skip("GALLERY_DATA_DIR with fsdd/ is not available")
+    names = [path.name for path in (Path(root) / "fsdd" / "recordings").glob("*.wav")]
+    splits = [speech.fsdd_split(name)[3] for name in names]
+    assert splits.count("test") == 300 and len(names) == 3000

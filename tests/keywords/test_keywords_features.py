@@ -1,0 +1,74 @@
+"""The audio feature layer against a NumPy/SciPy reference on a known tone, and its save/load round trip."""
+
+import keras
+import numpy as np
+import pytest
+from scipy import fft as scipy_fft
+from scipy import signal
+
+from models.audio import LogMelSpectrogram, audio_frontend, mel_filterbank_reference
+
+RATE = 16000
+
+
+def reference_log_mel(waveform, frame_length, frame_step, fft_length, mel_bins, lower, upper, offset=1e-6):
+    """STFT with a periodic Hann window and no padding, magnitude, HTK mel filters, log: all in NumPy/SciPy."""
+    window = signal.get_window("hann", frame_length, fftbins=True)
+    count = 1 + (waveform.size - frame_length) // frame_step
+    frames = np.stack([waveform[i * frame_step : i * frame_step + frame_length] for i in range(count)])
+    magnitude = np.abs(np.fft.rfft(frames * window, n=fft_length))
+    filters = mel_filterbank_reference(mel_bins, fft_length // 2 + 1, RATE, lower, upper)
+    return np.log(magnitude @ filters + offset)
+
+
+def hz_to_mel(hz):
+    return 1127.0 * np.log1p(hz / 700.0)
+
+
+def test_log_mel_of_a_tone_matches_the_reference():
+    frequency = 1000.0
+    waveform = (0.5 * np.sin(2 * np.pi * frequency * np.arange(RATE) / RATE)).astype(np.float32)
+    layer = LogMelSpectrogram(RATE, frame_length=400, frame_step=160, fft_length=512, mel_bins=40)
+    features = np.asarray(layer(waveform[None]))[0]
+    expected = reference_log_mel(waveform.astype(np.float64), 400, 160, 512, 40, 20.0, 7600.0)
+    assert features.shape == expected.shape == (98, 40)
+    # Bands far from the tone hold only leakage near log(1e-6); compare where there is energy.
+    loud = expected > np.log(1e-3)
+    np.testing.assert_allclose(features[loud], expected[loud], atol=2e-3)
+    # The loudest band is the one whose centre frequency is nearest the tone.
+    edges = np.linspace(hz_to_mel(20.0), hz_to_mel(7600.0), 42)
+    nearest = int(np.argmin(np.abs(edges[1:-1] - hz_to_mel(frequency))))
+    assert set(features.argmax(axis=1)) == {nearest}
+
+
+def test_mfccs_are_the_scaled_dct_of_the_log_mel_frames():
+    rng = np.random.default_rng(0)
+    waveform = rng.standard_normal((2, 4000)).astype(np.float32) * 0.1
+    log_mel = np.asarray(LogMelSpectrogram(RATE, 400, 160, 512, 20)(waveform))
+    mfccs = np.asarray(LogMelSpectrogram(RATE, 400, 160, 512, 20, mfccs=13)(waveform))
+    expected = scipy_fft.dct(log_mel.astype(np.float64), type=2, axis=-1)[..., :13] / np.sqrt(2 * 20)
+    np.testing.assert_allclose(mfccs, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="fft_length"):
+        LogMelSpectrogram(frame_length=600, fft_length=512)
+    with pytest.raises(ValueError, match="upper_hz"):
+        LogMelSpectrogram(upper_hz=9000.0)
+    with pytest.raises(ValueError, match="mfccs"):
+        LogMelSpectrogram(mel_bins=10, mfccs=12)
+
+
+def test_frontend_saves_and_loads_with_the_same_output(tmp_path):
+    rng = np.random.default_rng(1)
+    clips = rng.standard_normal((6, 8000)).astype(np.float32) * 0.1
+    frontend = audio_frontend(LogMelSpectrogram(RATE, 400, 160, 512, 16, name="log_mel"), clips)
+    inputs = keras.Input(shape=(8000,))
+    model = keras.Model(inputs, frontend(inputs))
+    normalised = np.asarray(model(clips))
+    # Normalised on these very clips: each channel has mean 0 and unit variance over clips and frames.
+    np.testing.assert_allclose(normalised.reshape(-1, 16).mean(0), 0.0, atol=1e-3)
+    np.testing.assert_allclose(normalised.reshape(-1, 16).std(0), 1.0, atol=1e-2)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(clips)), normalised, atol=1e-5)
