@@ -1,0 +1,1 @@
+"""Scaffold for new applications: `python -m gallery new NAME --layout LAYOUT` writes a runnable package NAME/."""
