@@ -282,7 +282,8 @@ class Captioner:
                 )
             else:
                 decoded = greedy(self.runner, context, states, starts, self.vocabulary.end_id, self.max_length + 1)
-            results += decoded.tokens
+            # A caption that never wrote [end] is cut at max_length words, as training captions are.
+            results += [ids[: self.max_length] for ids in decoded.tokens]
         return results
 
     def texts(self, images: np.ndarray, beam: int = 1) -> list[str]:

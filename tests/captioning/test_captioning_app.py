@@ -202,3 +202,27 @@ def test_command_line_exit_status_2_in_a_fresh_process(tmp_path):
     assert completed.returncode == 2
     errors = [line for line in completed.stderr.splitlines() if line.startswith("python -m gallery.captioning")]
     assert len(errors) == 1 and "not a run folder" in errors[0]
+
+
+@pytest.mark.slow
+def test_a_flickr8k_folder_trains_end_to_end_with_bleu_as_primary(tmp_path, capsys):
+    images = tmp_path / "flickr" / "Images"
+    images.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    rows = ["image,caption"]
+    for index in range(24):
+        colour = ("red", "blue")[index % 2]
+        pixels = np.zeros((40, 60, 3), np.uint8)
+        pixels[..., 0 if colour == "red" else 2] = 200 + rng.integers(0, 50)
+        Image.fromarray(pixels).save(images / f"{index}.jpg")
+        rows += [f"{index}.jpg,A {colour} picture.", f'{index}.jpg,"Something {colour}, plain."']
+    (tmp_path / "flickr" / "captions.txt").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    argv = ["--preset", "smoke", "--data", str(tmp_path / "flickr"), "--out", str(out), "--min-count", "1"]
+    assert run_cli(captioning.APP, argv + ["--image-size", "32", "--epochs", "1"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["primary"]["name"] == "BLEU-4"
+    assert set(metrics["test"]) == {"test"}
+    assert "semantic_accuracy" not in metrics["test"]["test"]
+    assert run_cli(captioning.APP, ["caption", str(images / "0.jpg"), "--run", str(out)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith(str(images / "0.jpg"))
