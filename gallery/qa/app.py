@@ -6,9 +6,9 @@ babi_rnn), and `--model attention` (the default), a recurrent memory reader: eac
 several hops of attention over the sentences conditioned on the question, then the answer (after MemN2N).
 
 Data: by default stories from a world simulation written here (`datasets/babi_world.py`, tasks 1, 2, 3, 6, 7, 8,
-9, 11, 1,000 training questions per task); with `--data DIR` the bAbI v1.2 task files in DIR (Weston et al. 2015;
-"bAbI tasks data, Copyright (c) 2015-present, Facebook, Inc., CC BY 3.0"). `--task all` trains one model per task
-and reports every task.
+9, 11; 3,000 training and 1,000 test questions per task); with `--data DIR` the bAbI v1.2 task files in DIR
+(Weston et al. 2015; "bAbI tasks data, Copyright (c) 2015-present, Facebook, Inc., CC BY 3.0"). `--task all`
+trains one model per task and reports every task.
 
     python -m gallery.qa                                   # generated task 1, attention model
     python -m gallery.qa --task all --data ../shared/data/babi/tasks_1-20_v1-2/en
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,7 @@ class QAConfig(RunConfig):
     PRESETS = {
         "smoke": {
             "questions": 60,
+            "test_questions": 30,
             "units": 8,
             "embedding_dim": 8,
             "hops": 2,
@@ -66,7 +66,7 @@ class QAConfig(RunConfig):
             "run_eagerly": True,
         },
         "demo": {},
-        "full": {"epochs": 150, "patience": 25, "units": 64, "questions": 1000},
+        "full": {"epochs": 150, "patience": 25, "units": 64, "questions": 10000},
     }
 
     model: str = option(
@@ -76,12 +76,13 @@ class QAConfig(RunConfig):
     hops: int = option(3, "attention hops over the sentences (--model attention)", minimum=1)
     memory_size: int = option(50, "sentences of the story the model reads (the most recent ones)", minimum=1)
     embedding_dim: int = option(32, "word embedding width", minimum=1)
-    questions: int = option(1000, "generated data: training questions per task (and as many for test)", minimum=10)
+    questions: int = option(3000, "generated data: training questions per task (validation included)", minimum=10)
+    test_questions: int = option(1000, "generated data: test questions per task", minimum=1)
     validation_fraction: float = option(0.1, "share of the training questions held out for validation", minimum=0.0)
     run_eagerly: bool = option(False, "train step by step without graph tracing: quicker for tiny runs only")
     cell: str = override("cell", "lstm")
     units: int = override("units", 32)
-    epochs: int = override("epochs", 60)
+    epochs: int = override("epochs", 30)
     batch_size: int = override("batch_size", 32)
     learning_rate: float = override("learning_rate", 5e-3)
     patience: int = override("patience", 12)
@@ -129,7 +130,7 @@ def load_task(config: QAConfig, task: int) -> TaskData:
     """The examples of one task: generated, or read from the bAbI files of --data; the last share of train validates."""
     if config.generated:
         train = babi_world.generate_examples(task, config.questions, config.seed)
-        test = babi_world.generate_examples(task, config.questions, config.seed + GENERATED_TEST_SEED_OFFSET)
+        test = babi_world.generate_examples(task, config.test_questions, config.seed + GENERATED_TEST_SEED_OFFSET)
         source = f"world simulation, task {task}, seed {config.seed}"
     else:
         directory = Path(config.data)
@@ -154,7 +155,7 @@ def model_inputs(config: QAConfig | dict, encoded: babi.EncodedExamples) -> dict
     return {"memory": encoded.memory, "question": encoded.question}
 
 
-def build_model(config: QAConfig, vocab_size: int, num_answers: int) -> keras.Model:
+def build_model(config: QAConfig, vocab_size: int, num_answers: int, memory_size: int) -> keras.Model:
     spec = config.rnn_spec()
     if config.model == "baseline":
         return qa_model.baseline(spec, vocab_size, num_answers, config.embedding_dim)
@@ -163,7 +164,7 @@ def build_model(config: QAConfig, vocab_size: int, num_answers: int) -> keras.Mo
         vocab_size,
         num_answers,
         config.embedding_dim,
-        config.memory_size,
+        memory_size,
         config.hops,
         babi.RESERVED.index(babi.EMPTY),
     )
@@ -195,28 +196,36 @@ def attention_weights(model: keras.Model, inputs: dict[str, np.ndarray]) -> tupl
 def attention_picture(
     example: babi.Example, weights: np.ndarray, memory_size: int, predicted: str, path: Path, title: str
 ) -> Path:
-    """The attention of each hop on each sentence of the story; supporting facts are marked with an asterisk."""
+    """The attention of each hop on each sentence of the story; supporting facts are marked and outlined."""
+    import matplotlib.pyplot as plt  # gallery.plots has set the headless backend
+
     window = example.story[-memory_size:]
     first_kept = len(example.story) - len(window)
     shown = min(len(window), 20)  # the latest sentences, so the picture stays readable
-    rows = weights[:, -shown:].T if len(window) else np.zeros((0, weights.shape[0]))
-    labels = []
-    # Long labels would squeeze the grid: the sentence number and its first words are enough to find it.
-    for position in range(len(window) - shown, len(window)):
-        mark = "* " if first_kept + position in example.supporting else "  "
-        labels.append(f"{mark}{first_kept + position + 1}. {window[position][:36]}")
-    with warnings.catch_warnings():
-        # A story of twenty sentences is taller than the heatmap's default margins expect; the picture is still whole.
-        warnings.filterwarnings("ignore", message="Tight layout not applied")
-        return plots.heatmap(
-            rows,
-            path,
-            row_labels=labels,
-            column_labels=[f"hop {hop + 1}" for hop in range(weights.shape[0])],
-            title=f"{title}\nQ: {example.question}  A: {predicted} (true: {example.answer}); * supporting fact",
-            annotate=True,
-            cmap="magma",
+    grid = weights[:, len(weights[0]) - shown :].T
+    labels, marked = [], []
+    for row, position in enumerate(range(len(window) - shown, len(window))):
+        supporting = first_kept + position in example.supporting
+        marked += [row] if supporting else []
+        labels.append(f"{'* ' if supporting else ''}{first_kept + position + 1}. {window[position]}")
+    hops = grid.shape[1]
+    figure, axis = plt.subplots(figsize=(5.5 + 0.7 * hops, 1.4 + 0.32 * shown))
+    image = axis.imshow(grid, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto")
+    axis.set_xticks(range(hops), labels=[f"hop {hop + 1}" for hop in range(hops)], fontsize=8)
+    axis.set_yticks(range(shown), labels=labels, fontsize=8)
+    for (row, column), value in np.ndenumerate(grid):
+        axis.text(
+            column, row, f"{value:.2f}", ha="center", va="center", fontsize=7, color="white" if value > 0.5 else "black"
         )
+    for row in marked:
+        axis.add_patch(plt.Rectangle((-0.5, row - 0.5), hops, 1, fill=False, edgecolor="crimson", linewidth=1.5))
+    verdict = "right" if predicted == example.answer else f"wrong, true answer: {example.answer}"
+    axis.set_title(
+        f"{title}\nQ: {example.question}   A: {predicted} ({verdict})\n* and red box: supporting fact", fontsize=9
+    )
+    figure.colorbar(image, ax=axis, fraction=0.04, pad=0.03)
+    figure.tight_layout()
+    return runs.save_figure(figure, path, dpi=110)
 
 
 def _accuracy_summary(epoch: int, logs: dict) -> str:
@@ -231,10 +240,13 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
     data = load_task(config, task)
     vocabulary = babi.build_vocabulary(data.train + data.validation)
     answers = babi.answer_labels(data.train + data.validation)
-    train_encoded = babi.encode(data.train, vocabulary, answers, config.memory_size)
+    # No more memory slots than the longest training story has sentences: most bAbI stories are short, and
+    # every slot costs a sentence encoding per question.
+    memory_size = min(config.memory_size, max(len(example.story) for example in data.train + data.validation))
+    train_encoded = babi.encode(data.train, vocabulary, answers, memory_size)
     lengths = {"sentence_length": train_encoded.memory.shape[2], "question_length": train_encoded.question.shape[1]}
-    validation = babi.encode(data.validation, vocabulary, answers, config.memory_size, **lengths)
-    test = babi.encode(data.test, vocabulary, answers, config.memory_size, **lengths)
+    validation = babi.encode(data.validation, vocabulary, answers, memory_size, **lengths)
+    test = babi.encode(data.test, vocabulary, answers, memory_size, **lengths)
     print(
         f"task {task} ({babi.TASK_NAMES[task]}): {len(data.train)} train, {len(data.validation)} validation, "
         f"{len(data.test)} test questions from {data.source}; {len(vocabulary)} words, {len(answers)} answers; "
@@ -242,7 +254,7 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
         flush=True,
     )
     with training.distribution_strategy(config).scope():
-        model = build_model(config, len(vocabulary), len(answers))
+        model = build_model(config, len(vocabulary), len(answers), memory_size)
         model.compile(
             optimizer=training.optimizer(config),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -271,7 +283,7 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
     runs.write_config(run_dir, config)
     runs.write_json(run_dir / "vocabulary.json", vocabulary)
     runs.write_json(run_dir / "answers.json", answers)
-    runs.write_json(run_dir / "lengths.json", lengths)
+    runs.write_json(run_dir / "lengths.json", {**lengths, "memory_size": memory_size})
     runs.save_model(model, run_dir / "model.keras")
     plots.learning_curve(
         result.history, run_dir / "learning_curve.png", title=f"qa task {task}: {config.architecture()}"
@@ -289,7 +301,7 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
             attention_picture(
                 data.test[index],
                 weights[index],
-                config.memory_size,
+                memory_size,
                 predicted[index],
                 run_dir / name,
                 f"task {task}, test story {index + 1}",
@@ -452,7 +464,7 @@ def answer_question(run_dir: Path | str, story: str, question: str) -> dict[str,
             f"({loaded.path('vocabulary.json')})"
         )
     config = loaded.config
-    memory_size = int(config["memory_size"])
+    memory_size = int(lengths["memory_size"])
     longest = max(len(babi.tokenize(sentence)) for sentence in sentences)
     # The model reads any sentence length; the training length is only the least the arrays are padded to.
     example = babi.Example(tuple(sentences), question, answers[0], ())

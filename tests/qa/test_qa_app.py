@@ -25,7 +25,7 @@ STORY = "Mary moved to the bathroom. John went to the hallway."
 @pytest.fixture(scope="module")
 def attention_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("qa") / "attention"
-    result = run(QAConfig.from_preset("smoke", out=str(out), epochs=1, questions=30))
+    result = run(QAConfig.from_preset("smoke", out=str(out), epochs=1, questions=30, test_questions=20))
     assert result.run_dir == out
     return out
 
@@ -60,9 +60,11 @@ def test_loaded_model_predicts_what_the_run_evaluated(attention_run):
     config = QAConfig.from_dict(loaded.config)
     vocabulary = json.loads((attention_run / "vocabulary.json").read_text())
     answers = json.loads((attention_run / "answers.json").read_text())
-    test = babi_world.generate_examples(1, config.questions, config.seed + 1_000_003)
+    test = babi_world.generate_examples(1, config.test_questions, config.seed + 1_000_003)
     lengths = json.loads((attention_run / "lengths.json").read_text())
-    encoded = babi.encode(test, vocabulary, answers, config.memory_size, **lengths)
+    memory_size = lengths.pop("memory_size")
+    assert memory_size <= config.memory_size
+    encoded = babi.encode(test, vocabulary, answers, memory_size, **lengths)
     logits = np.asarray(loaded.model({"memory": encoded.memory, "question": encoded.question}))
     accuracy = np.mean([answers[i] == e.answer for i, e in zip(logits.argmax(-1), test)])
     assert accuracy == pytest.approx(loaded.metrics["primary"]["value"])
