@@ -47,6 +47,11 @@ class App:
     config: type[RunConfig]
     run: Callable[[RunConfig], RunResult]
     verbs: list[Verb] = field(default_factory=list)
+    command: str | None = None  # how users run it; apps made by `python -m gallery new` live outside gallery
+
+    @property
+    def prog(self) -> str:
+        return self.command or f"python -m gallery.{self.name}"
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -93,9 +98,9 @@ def config_from_args(config_class: type[RunConfig], namespace: argparse.Namespac
 
 def training_parser(app: App) -> OneLineParser:
     verbs = "".join(f"\n  {verb.name:<10} {verb.help}" for verb in app.verbs)
-    epilog = f"verbs on a trained run (python -m gallery.{app.name} VERB --help):{verbs}" if verbs else None
+    epilog = f"verbs on a trained run ({app.prog} VERB --help):{verbs}" if verbs else None
     parser = OneLineParser(
-        prog=f"python -m gallery.{app.name}",
+        prog=app.prog,
         description=f"{app.description} Layout: {app.layout}. With no verb, trains and evaluates.",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -111,7 +116,7 @@ def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
         verbs = {verb.name: verb for verb in app.verbs}
         if argv and argv[0] in verbs:
             verb = verbs[argv[0]]
-            parser = OneLineParser(prog=f"python -m gallery.{app.name} {verb.name}", description=verb.help)
+            parser = OneLineParser(prog=f"{app.prog} {verb.name}", description=verb.help)
             verb.configure(parser)
             status = verb.handler(parser.parse_args(argv[1:]))
             return int(status or 0)
@@ -123,7 +128,7 @@ def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
         print(f"run folder: {result.run_dir}")
         return 0
     except UsageError as error:
-        print(f"python -m gallery.{app.name}: error: {error}", file=sys.stderr)
+        print(f"{app.prog}: error: {error}", file=sys.stderr)
         return 2
     except SystemExit as exit_request:  # argparse: --help (0) or a bad argument (2), already printed
         return exit_request.code if isinstance(exit_request.code, int) else 2

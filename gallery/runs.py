@@ -157,10 +157,13 @@ class LoadedRun:
         return self.run_dir / name
 
 
-def load_run(run_dir: Path | str, app: str) -> LoadedRun:
-    """The model and files of a finished run of `app`, checked, in a fresh process. Loads with safe_mode=True."""
+def load_run(run_dir: Path | str, app: str, command: str | None = None) -> LoadedRun:
+    """The model and files of a finished run of `app`, checked, in a fresh process. Loads with safe_mode=True.
+
+    `command` is how the app is run, for the hints in error messages (default `python -m gallery.<app>`).
+    """
     run_dir = Path(run_dir)
-    train_hint = f"train one with: python -m gallery.{app} --out {run_dir}"
+    train_hint = f"train one with: {command or f'python -m gallery.{app}'} --out {run_dir}"
     if not run_dir.is_dir():
         raise UsageError(f"run folder {run_dir} does not exist; {train_hint}")
     config_path = run_dir / "config.json"
