@@ -15,9 +15,9 @@ reads a TensorFlow Datasets source. Word-level tokens by default, `--level char`
     python -m gallery.translation translate --run runs/translation/lstm-1x128-demo "forty two"
     python -m gallery.translation --data ../shared/data/spa_eng/spa.txt --reverse --preset full   # Spanish -> English
 
-Expected: the demo preset translates held-out numbers exactly about 97-99% of the time (see README.md for the
-measured figures); the run folder holds BLEU, chrF and exact match (greedy and beam), attention heatmaps, sample
-translations and a table of accuracy by source length.
+Expected: the demo preset translates 99.9% of held-out numbers exactly (measured: 1,599 of 1,600, BLEU 99.99; see
+README.md); the run folder holds BLEU, chrF and exact match (greedy and beam), attention heatmaps, sample
+translations and a table of scores by source length.
 """
 
 from __future__ import annotations
@@ -71,11 +71,10 @@ class TranslationConfig(RunConfig):
             "bidirectional": True,
             "epochs": 40,
             "patience": 4,
-            "budget_seconds": 0.0,
         },
     }
 
-    data: str = override("data", "numbers")
+    data: str = option("numbers", "numbers (num2words words, offline), a tab-separated pairs file, or tfds:NAME")
     attention: str = option("additive", "additive (Bahdanau), dot (Luong) or none", choices=ATTENTION_MODES)
     pair: str = option("en-es", "number words: source-target languages of num2words (en-es, en-fr, fr-de, ...)")
     numbers: int = option(16000, "number words: how many distinct integers 0..1,000,000 to draw", minimum=30)
@@ -86,11 +85,10 @@ class TranslationConfig(RunConfig):
     max_vocabulary: int = option(20000, "most frequent tokens kept per language; the rest become [UNK]", minimum=8)
     embedding_dim: int = option(64, "token embedding width", minimum=1)
     beam: int = option(4, "beam width of the beam-search figures (1 = greedy only)", minimum=1)
-    budget_seconds: float = override("budget_seconds", 420.0)
-    epochs: int = override("epochs", 30)
+    epochs: int = override("epochs", 8)
     batch_size: int = override("batch_size", 128)
     learning_rate: float = override("learning_rate", 2e-3)
-    patience: int = override("patience", 4)
+    patience: int = override("patience", 3)
 
     def validate(self) -> None:
         super().validate()
