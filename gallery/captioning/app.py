@@ -315,10 +315,16 @@ def bleu_scores(hypotheses: list[str], references: list[list[str]]) -> dict[str,
 def semantic_scores(hypotheses: list[str], scenes: list) -> dict[str, float]:
     checks = [scene_data.check_caption(text, scene) for scene, text in zip(scenes, hypotheses)]
     count = max(1, len(checks))
+    by_shapes = {}
+    for shapes in sorted({len(scene.objects) for scene in scenes}):
+        group = [check.correct for check, scene in zip(checks, scenes) if len(scene.objects) == shapes]
+        by_shapes[str(shapes)] = sum(group) / len(group)
     return {
         "semantic_accuracy": sum(check.correct for check in checks) / count,
         "truthful": sum(check.truthful for check in checks) / count,
         "parsed": sum(check.parsed for check in checks) / count,
+        # Relations only appear with two or more shapes, so this separates naming shapes from placing them.
+        "semantic_accuracy_by_shapes": by_shapes,
     }
 
 

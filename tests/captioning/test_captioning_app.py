@@ -144,7 +144,9 @@ def test_metrics_reward_right_captions_and_punish_wrong_ones():
     right = [group[0] for group in references]
     wrong = [group[0] for group in data.test_unseen.captions]
     assert captioning.bleu_scores(right, references)["bleu4"] == pytest.approx(100.0)
-    assert captioning.semantic_scores(right, data.test_seen.scenes)["semantic_accuracy"] == 1.0
+    scores = captioning.semantic_scores(right, data.test_seen.scenes)
+    assert scores["semantic_accuracy"] == 1.0
+    assert set(scores["semantic_accuracy_by_shapes"].values()) == {1.0}
     assert captioning.semantic_scores(wrong, data.test_seen.scenes)["semantic_accuracy"] < 0.5
     assert captioning.bleu_scores(wrong, references)["bleu4"] < 60
 
