@@ -133,7 +133,12 @@ def fit(
     early_stopping: bool = True,
     **fit_kwargs: Any,
 ) -> TrainingResult:
-    """Train a compiled model into `run_dir`, resuming an interrupted run; the best weights are kept at the end."""
+    """Train a compiled model into `run_dir`, resuming an interrupted run; the best weights are kept at the end.
+
+    `epoch_summary(epoch, logs)` runs first at every epoch end and returns the text for the epoch line. It may add
+    task metrics to `logs` (e.g. `logs["val_bleu"] = ...`): the checkpoint, early stopping (via `monitor`) and
+    history.csv all see them, because they run after it. `callbacks` run last, after the backup of the epoch.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     checkpoints = run_dir / CHECKPOINTS
     backup = checkpoints / "backup"
