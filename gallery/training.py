@@ -66,12 +66,14 @@ class _EpochLine(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
         logs["seconds"] = self.seconds_before + time.perf_counter() - self.started
+        # The summary runs every epoch, printed or not: it may add the task metrics the checkpoint monitors.
+        summary = self.summary(epoch, logs) if self.summary is not None else ""
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
             return
         parts = [f"epoch {epoch + 1}/{self.epochs}"]
         parts += [f"{key} {value:.4f}" for key, value in logs.items() if key in ("loss", "val_loss")]
-        if self.summary is not None:
-            parts.append(self.summary(epoch, logs))
+        if summary:
+            parts.append(summary)
         parts.append(f"{logs['seconds']:.0f}s")
         print("  ".join(parts), flush=True)
 
