@@ -147,9 +147,10 @@ class Sampler:
         missing = self.vocabulary.unknown(tokens)
         if missing and text_data.UNKNOWN not in self.vocabulary.index:
             shown = ", ".join(repr(token) for token in missing[:20])
+            unit = "character" if self.vocabulary.level == "char" else "word"
             raise UsageError(
-                f"the prime has {len(missing)} character(s) the model never saw: {shown}; "
-                "use characters from the training text"
+                f"the prime has {len(missing)} {unit}(s) the model never saw: {shown}; "
+                f"use {unit}s from the training text"
             )
         return self.vocabulary.encode(tokens)
 
