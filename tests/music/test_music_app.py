@@ -97,6 +97,21 @@ def test_composition_follows_temperature_and_seed(smoke_run):
     assert np.allclose(first_step[1.0], music_app.sigmoid(logits[0]), atol=1e-6)
 
 
+def test_output_bias_starts_at_each_keys_base_rate(rng):
+    rolls = [
+        (rng.random((n, music_data.KEYS)) < np.linspace(0.01, 0.5, music_data.KEYS)).astype(np.float32)
+        for n in (30, 50)
+    ]
+    model = music_app.build_model(music_app.MusicConfig.from_preset("smoke"))
+    bias = music_app.initialise_output_bias(model, rolls)
+    frames = np.concatenate(rolls)
+    expected = (frames.sum(0) + 1) / (len(frames) + 2)
+    assert np.allclose(music_app.sigmoid(bias), expected, atol=1e-6)
+    # LSTM with zero input and zero state: c = i * tanh(0) = 0, so h = 0 and the logits are exactly the bias.
+    logits = np.asarray(model(np.zeros((1, 1, music_data.KEYS), np.float32)))[0, 0]
+    assert np.allclose(logits, bias, atol=1e-5)
+
+
 def test_transposition_moves_every_note_together_and_stays_on_the_keyboard():
     import tensorflow as tf
 
