@@ -16,7 +16,7 @@ Piano-midi), `--data DIR` a folder of MIDI files.
 
 Metric: negative log-likelihood per frame in nats (binary cross-entropy summed over the 88 keys, averaged over
 every frame of every test piece; Chung et al. 2014, Bai et al. 2018) and frame-level accuracy (Bay et al. 2009).
-Expected: the demo trains for at most 7 minutes and reached a test NLL of 9.38 nats/frame on the bundled chorales
+Expected: the demo trains for at most 7 minutes and reached a test NLL of 9.03 nats/frame on the bundled chorales
 on a shared 2-core CPU (README.md has the measured figures, also on the standard JSB split). The run folder holds
 composed MIDI, WAV and piano-roll PNG files.
 """
