@@ -455,7 +455,10 @@ def hidden_states(model: keras.Model, vocabulary: text_data.Vocabulary, passage:
     if not 0 <= index < len(layer_names):
         raise UsageError(f"--layer {layer} does not exist; this model has layers 0 to {len(layer_names) - 1}")
     recurrent = model.get_layer(f"rnn_{index}")
-    probe = keras.Model(model.input, recurrent.output[0])
+    output = recurrent.output
+    # Recurrent layers return (sequence, *states); the no-recurrence baseline returns the sequence alone.
+    sequence = output[0] if isinstance(output, (list, tuple)) else output
+    probe = keras.Model(model.input, sequence)
     ids = vocabulary.encode(tokens)[None]
     return np.asarray(probe(ids, training=False))[0]
 
