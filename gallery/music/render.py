@@ -7,8 +7,6 @@ chords are audible as chords and repeated notes as repeated notes. WAVs are 16-b
 
 from __future__ import annotations
 
-import io
-import wave
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from datasets.music import KEYS, LOWEST_PITCH, roll_notes  # noqa: E402
+from datasets.speech import wav_bytes  # noqa: E402
 from gallery.runs import save_figure, write_bytes  # noqa: E402
 
 SAMPLE_RATE = 22050
@@ -64,18 +63,6 @@ def synthesize(roll: np.ndarray, step_seconds: float, sample_rate: int = SAMPLE_
         audio[start : start + len(shape)] += shape * tone
     peak = np.abs(audio).max()
     return audio / peak * 0.8 if peak > 0 else audio
-
-
-def wav_bytes(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """16-bit mono PCM WAV of audio in [-1, 1]."""
-    samples = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(sample_rate)
-        handle.writeframes(samples.tobytes())
-    return buffer.getvalue()
 
 
 def write_wav(path: Path | str, roll: np.ndarray, step_seconds: float, sample_rate: int = SAMPLE_RATE) -> Path:

@@ -8,10 +8,8 @@ files. The slow test in test_report_tour.py runs the real smoke tour of every in
 
 from __future__ import annotations
 
-import io
 import os
 import struct
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +22,10 @@ SYNTHETIC_APPS = ("captioning", "language_model", "keywords", "translation", "qa
 
 
 def _wav_bytes(seconds: float = 0.4, rate: int = 16000, frequency: float = 440.0) -> bytes:
+    from datasets.speech import wav_bytes
+
     time = np.arange(int(seconds * rate)) / rate
-    samples = (0.3 * np.sin(2 * np.pi * frequency * time) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    return wav_bytes(0.3 * np.sin(2 * np.pi * frequency * time), rate)
 
 
 def _midi_bytes() -> bytes:
