@@ -11,12 +11,13 @@ captions each, with some colour-shape combinations (blue triangle, red square, g
 `--data DIR` reads a Flickr8k-style folder and `--data tfds:coco_captions` COCO through TensorFlow Datasets.
 
     python -m gallery.captioning                          # demo: trains a few minutes, writes captions.png
-    python -m gallery.captioning --inject merge --attention additive
+    python -m gallery.captioning --inject merge --attention none
     python -m gallery.captioning caption photo.jpg --run runs/captioning/lstm-1x128-demo --beam 3
 
-Expected (demo preset, 2-core CPU): about 90% of test scenes with seen combinations get a caption whose every
-shape, colour, size and relation is true and that names every shape; the held-out combinations score much lower,
-which is the point of measuring them apart. BLEU-1..4 are printed against all five references.
+Expected (measured with 12 epochs on a shared 2-core CPU, see README.md): about 55% of test scenes with seen
+combinations get a caption whose every shape, colour, size and relation is true and that names every shape (85% of
+one-shape scenes get there sooner); held-out combinations score near 0%, which is why they are measured apart.
+BLEU-1..4 (about 93/90/85/77 on seen scenes) are printed against all five references.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class CaptioningConfig(RunConfig):
         "scenes", "scenes (synthetic, offline), a Flickr8k-style folder, or tfds:coco_captions (downloads once)"
     )
     inject: str = option("par", "where the image enters the decoder", choices=INJECTIONS)
-    attention: str = option("none", "attend over the image's feature grid at each word", choices=ATTENTION_MODES)
+    # Attention is on by default: without it the decoder sees only the mean of the feature grid, which loses
+    # where each shape is (measured: 54.7% against 38.3% seen-scene accuracy after 12 epochs).
+    attention: str = option("additive", "attend over the image's feature grid at each word", choices=ATTENTION_MODES)
     encoder: str = option(
         "small", "image encoder: a small CNN trained from scratch, or MobileNetV3-Small", choices=ENCODERS
     )
