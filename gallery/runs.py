@@ -156,6 +156,19 @@ class LoadedRun:
     def path(self, name: str) -> Path:
         return self.run_dir / name
 
+    def read_json(self, name: str) -> Any:
+        """A JSON file of the run; a missing or damaged one is a user error, not a traceback."""
+        return _read_run_json(self.run_dir / name)
+
+
+def _read_run_json(path: Path) -> Any:
+    if not path.is_file():
+        raise UsageError(f"{path} is missing: the run folder is incomplete; train the run again")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path} is not valid JSON ({error}); train the run again") from None
+
 
 def load_run(run_dir: Path | str, app: str, command: str | None = None) -> LoadedRun:
     """The model and files of a finished run of `app`, checked, in a fresh process. Loads with safe_mode=True.
@@ -169,10 +182,7 @@ def load_run(run_dir: Path | str, app: str, command: str | None = None) -> Loade
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         raise UsageError(f"{run_dir} is not a run folder (no config.json); {train_hint}")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UsageError(f"{config_path} is not valid JSON ({error}); train the run again") from None
+    config = _read_run_json(config_path)
     if config.get("app") != app:
         raise UsageError(f"{run_dir} is a {config.get('app') or 'unknown'} run, not a {app} run; {train_hint}")
     model_path = run_dir / "model.keras"
@@ -180,6 +190,9 @@ def load_run(run_dir: Path | str, app: str, command: str | None = None) -> Loade
         raise UsageError(
             f"{run_dir} holds no finished model: training did not finish; run the training command again to resume"
         )
-    model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise UsageError(f"{model_path} could not be loaded ({type(error).__name__}); train the run again") from None
+    metrics = _read_run_json(run_dir / "metrics.json")
     return LoadedRun(run_dir, config, model, metrics)

@@ -21,6 +21,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from gallery import runs
 from gallery.config import RunConfig
 
 CHECKPOINTS = "checkpoints"
@@ -117,7 +118,7 @@ def _truncate_history(path: Path, epochs: int) -> None:
         return
     lines = path.read_text().splitlines(keepends=True)
     if len(lines) > epochs + 1:
-        path.write_text("".join(lines[: epochs + 1]))
+        runs.write_text(path, "".join(lines[: epochs + 1]))
 
 
 def fit(

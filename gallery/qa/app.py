@@ -454,9 +454,9 @@ def answer_question(run_dir: Path | str, story: str, question: str) -> dict[str,
     wordless = [sentence for sentence in sentences if not babi.tokenize(sentence)]
     if wordless:
         raise UsageError(f"the story has a sentence with no words: {wordless[0]!r}")
-    vocabulary = json.loads(loaded.path("vocabulary.json").read_text(encoding="utf-8"))
-    answers = json.loads(loaded.path("answers.json").read_text(encoding="utf-8"))
-    lengths = json.loads(loaded.path("lengths.json").read_text(encoding="utf-8"))
+    vocabulary = loaded.read_json("vocabulary.json")
+    answers = loaded.read_json("answers.json")
+    lengths = loaded.read_json("lengths.json")
     unknown = babi.unknown_words([*sentences, question], vocabulary)
     if unknown:
         raise UsageError(

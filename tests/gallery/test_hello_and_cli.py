@@ -72,6 +72,21 @@ def test_a_loader_refuses_what_is_not_a_run(tmp_path, capsys):
         load_run(tmp_path, "hello")
 
 
+def test_a_damaged_run_is_a_user_error(hello_run, tmp_path):
+    import shutil
+
+    from gallery.errors import UsageError
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(hello_run.run_dir, damaged)
+    (damaged / "model.keras").write_bytes(b"not a zip file")
+    with pytest.raises(UsageError, match="could not be loaded"):
+        load_run(damaged, "hello")
+    (damaged / "metrics.json").unlink()
+    with pytest.raises(UsageError, match="training did not finish"):
+        load_run(damaged, "hello")
+
+
 def test_command_line_exit_status_in_a_fresh_process():
     completed = subprocess.run(
         [sys.executable, "-m", "gallery.hello", "--layers", "-1"], capture_output=True, text=True, timeout=120
