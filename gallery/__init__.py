@@ -11,4 +11,3 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Every application imports TensorFlow; `models` imports it first with its C++ start-up chatter kept off stderr,
 # so a command's stderr holds only what the command says (one line for a user error).
 import models  # noqa: E402,F401
-

@@ -76,7 +76,7 @@ def build_model(config: HelloConfig, vocab_size: int) -> keras.Model:
 def with_hidden_states(model: keras.Model) -> keras.Model:
     """The same network, also returning the top layer's h_t (the input of W_hy), for the printout."""
     output_layer = model.get_layer("W_hy")
-    return keras.Model(model.inputs, [output_layer.output, output_layer.input])
+    return keras.Model(model.inputs[0], [output_layer.output, output_layer.input])
 
 
 def numpy_forward(model: keras.Model, inputs: np.ndarray, config: HelloConfig) -> tuple[np.ndarray, np.ndarray]:
