@@ -6,6 +6,7 @@ import textwrap
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gallery import training
@@ -43,10 +44,8 @@ def compiled_model(config):
 def test_an_interrupted_run_resumes_at_the_next_epoch(tmp_path):
     config = RunConfig(epochs=5, patience=10)
     train, validation = toy_data()
-    try:
+    with pytest.raises(KeyboardInterrupt):
         training.fit(compiled_model(config), train, validation, config, tmp_path, callbacks=[Interrupt(3)])
-    except KeyboardInterrupt:
-        pass
     assert len(training.read_history(tmp_path / "history.csv")["epoch"]) == 3
     result = training.fit(compiled_model(config), train, validation, config, tmp_path)
     assert result.resumed_from == 3
