@@ -1,6 +1,7 @@
 """The language model end to end: a smoke run, its run folder, the sample and neurons verbs, and bad input."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -200,3 +201,25 @@ def test_word_level_reports_per_character_figures():
     assert report["nats_per_char"] == pytest.approx(0.5)
     assert report["bits_per_char"] == pytest.approx(0.5 / np.log(2))
     assert report["perplexity"] == pytest.approx(np.exp(2.0))
+
+
+def test_word_level_run_end_to_end(tmp_path, capsys):
+    text_file = tmp_path / "story.txt"
+    sentence = "the cat sat on the mat. the dog sat on the log. a bird flew over the house!\n"
+    text_file.write_text(sentence * 40, encoding="utf-8")
+    config = LanguageModelConfig.from_preset(
+        "smoke", data=str(text_file), level="word", max_vocab=12, seq_len=12, out=str(tmp_path / "run")
+    )
+    result = run(config)
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["vocabulary_size"] == 12
+    # Nats per character are the token loss spread over the characters the tokens cover, so below the token loss.
+    assert 0 < metrics["primary"]["value"] < metrics["validation_nats_per_token"]
+    loaded, vocabulary = load_language_model(str(result.run_dir))
+    assert vocabulary.level == "word" and "<unk>" in vocabulary.tokens
+    # A word never seen maps to <unk> instead of failing; the sample is ten tokens of the vocabulary, joined.
+    words = Sampler(loaded.model, vocabulary).generate("the zebra ", 10, 0.8, None, 1)
+    alternatives = "|".join(re.escape(token) for token in sorted(vocabulary.tokens, key=len, reverse=True))
+    assert re.fullmatch(f"(?:{alternatives}){{10}}", words), words
+    assert run_cli(APP, ["neurons", "--run", str(result.run_dir), "--text", "the cat"]) == 2
+    assert "--level word" in capsys.readouterr().err
