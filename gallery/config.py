@@ -36,6 +36,8 @@ class RunConfig:
     """The flags shared by every application."""
 
     APP: ClassVar[str] = ""
+    # Apps whose network predicts each step from the steps before it say here why reading backwards is refused.
+    UNIDIRECTIONAL_REASON: ClassVar[str] = ""
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {}, "demo": {}, "full": {}}
 
     preset: str = option(
@@ -101,6 +103,8 @@ class RunConfig:
             minimum = spec.metadata.get("minimum")
             if minimum is not None and value < minimum:
                 raise UsageError(f"{flag} must be at least {minimum}, got {value}")
+        if self.bidirectional and self.UNIDIRECTIONAL_REASON:
+            raise UsageError(f"--bidirectional {self.UNIDIRECTIONAL_REASON}")
         if self.dropout >= 1:
             raise UsageError(f"--dropout must be below 1, got {self.dropout}")
         if self.cell != "rnn" and self.activation != "tanh":

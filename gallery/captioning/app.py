@@ -53,6 +53,7 @@ class CaptioningConfig(RunConfig):
     """CNN encoder + recurrent decoder; the defaults are the demo preset."""
 
     APP = "captioning"
+    UNIDIRECTIONAL_REASON = "does not apply to captioning: the decoder writes one word after another"
     PRESETS = {
         "smoke": {
             "train_images": 48,
@@ -102,8 +103,6 @@ class CaptioningConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.bidirectional:
-            raise UsageError("--bidirectional does not apply to captioning: the decoder writes one word after another")
         if self.encoder == "small" and self.encoder_weights != "none":
             raise UsageError("--encoder-weights imagenet needs --encoder mobilenet_v3_small; the small CNN has none")
         if self.image_size > 512:

@@ -34,6 +34,7 @@ class HelloConfig(RunConfig):
     """The hello network: three hidden units and a vanilla tanh cell, as on the lecture's slide."""
 
     APP = "hello"
+    UNIDIRECTIONAL_REASON = "would let the network read the character it must predict; leave it off"
     PRESETS = {"smoke": {"epochs": 300}, "demo": {}, "full": {"epochs": 1000}}
 
     cell: str = override("cell", "rnn")
@@ -46,8 +47,6 @@ class HelloConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.bidirectional:
-            raise UsageError("--bidirectional would let the network read the character it must predict; leave it off")
         if len(self.data) < 2:
             raise UsageError(f"--data must be a word of at least two characters to predict, got {self.data!r}")
 

@@ -56,6 +56,7 @@ class LanguageModelConfig(RunConfig):
     """
 
     APP = "language_model"
+    UNIDIRECTIONAL_REASON = "would let the model read the character it must predict; leave it off"
     PRESETS = {
         "smoke": {
             "units": 16,
@@ -101,11 +102,6 @@ class LanguageModelConfig(RunConfig):
     )
     max_vocab: int = option(10000, "word level: keep this many most frequent tokens, the rest are <unk>", minimum=2)
     sample_length: int = option(200, "characters of the sample printed each epoch", minimum=1)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.bidirectional:
-            raise UsageError("--bidirectional would let the model read the character it must predict; leave it off")
 
 
 def build_model(config: LanguageModelConfig, vocab_size: int) -> keras.Model:

@@ -52,6 +52,9 @@ class MusicConfig(RunConfig):
     """Piano-roll modelling of the Bach chorales with an LSTM, and a few pieces composed from test primers."""
 
     APP = "music"
+    UNIDIRECTIONAL_REASON = (
+        "would let the network hear the frame it must predict; the music model reads forwards only, leave it off"
+    )
     PRESETS = {
         "smoke": {
             "units": 16,
@@ -102,11 +105,6 @@ class MusicConfig(RunConfig):
 
     def validate(self) -> None:
         super().validate()
-        if self.bidirectional:
-            raise UsageError(
-                "--bidirectional would let the network hear the frame it must predict; the music model reads "
-                "forwards only, leave it off"
-            )
         if self.temperature <= 0:
             raise UsageError(f"--temperature must be above 0, got {self.temperature}")
         if self.primer_steps > PRIMER_FRAMES_KEPT:
