@@ -55,6 +55,30 @@ class DropFirstStep(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnn_gallery")
+class GridCoordinates(keras.layers.Layer):
+    """Appends each cell's row and column, scaled to [-1, 1], to a feature map (batch, H, W, C) -> (..., C + 2).
+
+    Convolutions are translation-equivariant, so a region's features say what is there but not where; attention
+    over the regions, and anything that must state "left of" or "above", needs the where (Liu et al. 2018,
+    CoordConv).
+    """
+
+    def call(self, grid):
+        batch, rows, columns = ops.shape(grid)[0], ops.shape(grid)[1], ops.shape(grid)[2]
+        row = ops.linspace(-1.0, 1.0, rows)
+        column = ops.linspace(-1.0, 1.0, columns)
+        row_grid = ops.repeat(ops.expand_dims(row, 1), columns, axis=1)
+        column_grid = ops.repeat(ops.expand_dims(column, 0), rows, axis=0)
+        coordinates = ops.cast(ops.stack([row_grid, column_grid], axis=-1), grid.dtype)
+        coordinates = ops.repeat(ops.expand_dims(coordinates, 0), batch, axis=0)
+        return ops.concatenate([grid, coordinates], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        channels = None if input_shape[-1] is None else input_shape[-1] + 2
+        return (*input_shape[:-1], channels)
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
 class AttentionPooling(keras.layers.Layer):
     """Attention pooling of a sequence to one vector (after de Andrade et al. 2018).
 

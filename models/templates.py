@@ -29,6 +29,7 @@ from models.stacks import RecurrentStack, RNNSpec
 
 POOLINGS = ("last", "mean", "attention")
 INJECTIONS = ("init", "pre", "par", "merge")
+IMAGE_VECTORS = ("mean", "flatten")
 
 
 def input_named(model: keras.Model, name: str):
@@ -239,7 +240,10 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
 
 def _one_to_many_context(layers: _Layers, cfg: dict, features):
     """Everything the decoder gets from the image: the pooled vector, projections, attention memory."""
-    if len(features.shape) == 3:
+    if len(features.shape) == 3 and cfg.get("image_vector") == "flatten":
+        # Every region in its place: the vector keeps where things are, which the mean over regions forgets.
+        vector = layers("feature_flatten", lambda: keras.layers.Flatten(name="feature_flatten"))(features)
+    elif len(features.shape) == 3:
         vector = layers("feature_pool", lambda: keras.layers.GlobalAveragePooling1D(name="feature_pool"))(features)
     else:
         vector = features
@@ -282,16 +286,21 @@ def one_to_many(
     embedding_dim: int = 64,
     inject: str = "init",
     attention: str = "none",
+    image_vector: str = "mean",
     name: str = "one_to_many",
 ) -> keras.Model:
     """One input (a vector, a feature map or, with `encoder`, an image) to a sequence of token logits.
 
     Inputs: `image` (or `features`) and `tokens`, the target sequence shifted right (teacher forcing).
     `inject` chooses where the image enters the decoder (Tanti et al. 2018): the initial state (`init`), the first
-    input step (`pre`), every input step (`par`), or merged with the RNN output (`merge`).
+    input step (`pre`), every input step (`par`), or merged with the RNN output (`merge`). `image_vector` says how
+    a feature map (regions x channels) becomes the injected vector: its `mean` over regions, or all regions
+    `flatten`ed in order (needs a fixed number of regions).
     """
     if inject not in INJECTIONS:
         raise ValueError(f"unknown inject mode {inject!r}; choose one of: {', '.join(INJECTIONS)}")
+    if image_vector not in IMAGE_VECTORS:
+        raise ValueError(f"unknown image vector {image_vector!r}; choose one of: {', '.join(IMAGE_VECTORS)}")
     check_attention(attention)
     if spec.bidirectional:
         raise ValueError("a decoder cannot be bidirectional: it writes one word after another")
@@ -308,6 +317,7 @@ def one_to_many(
         features = image
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention)
+    cfg["image_vector"] = image_vector
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
     stack_states = None
@@ -350,6 +360,7 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
         "embedding_dim": embedding.output_dim,
         "inject": inject,
         "attention": attention,
+        "image_vector": "flatten" if layers.has("feature_flatten") else "mean",
     }
     image = model.inputs[0]  # `image` or `features`, always first
     features = model.get_layer("image_features").output if layers.has("image_features") else image

@@ -38,9 +38,9 @@ from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
 from gallery.config import RunConfig, option, override
 from gallery.errors import UsageError
-from models.attention import ATTENTION_MODES
+from models.attention import ATTENTION_MODES, GridCoordinates
 from models.decoding import StepRunner, beam_search, greedy
-from models.templates import INJECTIONS, one_to_many, one_to_many_inference
+from models.templates import IMAGE_VECTORS, INJECTIONS, one_to_many, one_to_many_inference
 
 ENCODERS = ("small", "mobilenet_v3_small")
 ENCODER_WEIGHTS = ("none", "imagenet")
@@ -85,6 +85,12 @@ class CaptioningConfig(RunConfig):
     encoder: str = option(
         "small", "image encoder: a small CNN trained from scratch, or MobileNetV3-Small", choices=ENCODERS
     )
+    image_vector: str = option(
+        "mean",
+        "how the feature grid becomes the injected image vector: mean over regions, or flatten (keeps where)",
+        choices=IMAGE_VECTORS,
+    )
+    coordinates: bool = option(False, "append each region's row and column to its features (CoordConv)")
     encoder_weights: str = option(
         "none", "MobileNetV3 weights: none (random) or imagenet (~/.keras/models, no download)", choices=ENCODER_WEIGHTS
     )
@@ -216,10 +222,10 @@ def build_encoder(config: CaptioningConfig) -> keras.Model:
             input_shape=shape, include_top=False, weights=weights, include_preprocessing=True
         )
         backbone.trainable = config.encoder_weights == "none"
-        channels = backbone.output_shape[-1]
-        return keras.Sequential(
-            [keras.Input(shape), backbone, keras.layers.Reshape((-1, channels), name="regions")], name="encoder"
-        )
+        channels = backbone.output_shape[-1] + (2 if config.coordinates else 0)
+        layers = [keras.Input(shape), backbone]
+        layers += [GridCoordinates(name="coordinates")] if config.coordinates else []
+        return keras.Sequential(layers + [keras.layers.Reshape((-1, channels), name="regions")], name="encoder")
     layers = [keras.Input(shape), keras.layers.Rescaling(1.0 / 255.0, name="scale")]
     widths = [config.filters, config.filters * 2, config.filters * 4, config.filters * 4]
     for index, width in enumerate(widths):
@@ -235,7 +241,9 @@ def build_encoder(config: CaptioningConfig) -> keras.Model:
         ]
         if index in (1, 2):
             layers.append(keras.layers.MaxPooling2D(name=f"pool_{index}"))
-    layers.append(keras.layers.Reshape((-1, widths[-1]), name="regions"))
+    if config.coordinates:
+        layers.append(GridCoordinates(name="coordinates"))
+    layers.append(keras.layers.Reshape((-1, widths[-1] + (2 if config.coordinates else 0)), name="regions"))
     return keras.Sequential(layers, name="encoder")
 
 
@@ -249,6 +257,7 @@ def build_model(config: CaptioningConfig, vocab_size: int) -> keras.Model:
             embedding_dim=config.embedding_dim,
             inject=config.inject,
             attention=config.attention,
+            image_vector=config.image_vector,
             name="captioner",
         )
     except ValueError as error:

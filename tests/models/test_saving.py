@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gallery.runs import save_model
+from models.attention import GridCoordinates
 from models.stacks import RNNSpec
 from models.templates import many_to_many, many_to_one, one_to_many, seq2seq
 
@@ -44,6 +45,22 @@ def test_templates_with_attention_and_glue_layers_round_trip(tmp_path, rng):
             [features, tokens],
         ),
         (one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="pre", attention="dot"), [features, tokens]),
+        (
+            one_to_many(
+                RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="init", attention="dot", image_vector="flatten"
+            ),
+            [features, tokens],
+        ),
+        (
+            one_to_many(
+                RNNSpec("gru", 6),
+                7,
+                encoder=keras.Sequential([GridCoordinates(), keras.layers.Reshape((-1, 5))], name="encoder"),
+                input_shape=(2, 2, 3),
+                inject="par",
+            ),
+            [features.reshape(2, 2, 2, 3), tokens],
+        ),
         (seq2seq(RNNSpec("lstm", 6, bidirectional=True), 7, 7, attention="dot"), [tokens, tokens]),
         (many_to_one(RNNSpec("gru", 6), 3, vocab_size=7, pooling="attention"), tokens),
     ]

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from models.attention import GridCoordinates
 from models.decoding import StepRunner
 from models.stacks import RNNSpec
 from models.templates import (
@@ -105,6 +106,42 @@ def test_one_to_many_with_an_image_encoder(rng):
     assert np.abs(step_through(one_to_many_inference(model), tokens, images) - full).max() < 1e-5
 
 
+@pytest.mark.parametrize("inject", ["init", "par"])
+def test_one_to_many_with_a_flattened_image_vector_and_coordinates(inject, rng):
+    encoder = keras.Sequential(
+        [keras.layers.Conv2D(4, 3, strides=2), GridCoordinates(), keras.layers.Reshape((-1, 6))], name="encoder"
+    )
+    model = one_to_many(
+        SPECS["lstm"],
+        9,
+        encoder=encoder,
+        input_shape=(10, 10, 3),
+        inject=inject,
+        attention="additive",
+        image_vector="flatten",
+    )
+    # 4 x 4 regions of 4 channels and 2 coordinates, flattened in order.
+    assert model.get_layer("feature_flatten").output.shape[-1] == 96
+    images = rng.random((2, 10, 10, 3)).astype("float32")
+    tokens = rng.integers(0, 9, (2, 4))
+    full = predict(model, [images, tokens])
+    inference = one_to_many_inference(model)
+    assert inference.start.get_layer("feature_flatten") is model.get_layer("feature_flatten")
+    assert np.abs(step_through(inference, tokens, images) - full).max() < 1e-5
+    # The same regions in another order give another vector: the mean over regions could not tell them apart.
+    swapped = images[:, :, ::-1]
+    assert np.abs(predict(model, [swapped, tokens]) - full).max() > 1e-4
+    train_one_step(model, [images, tokens], rng.integers(0, 9, (2, 4)))
+
+
+def test_grid_coordinates_name_each_cell():
+    grid = GridCoordinates()(np.zeros((2, 3, 5, 1), "float32"))
+    assert grid.shape == (2, 3, 5, 3)
+    rows, columns = np.asarray(grid[0, ..., 1]), np.asarray(grid[0, ..., 2])
+    assert np.allclose(rows[:, 0], [-1, 0, 1]) and np.allclose(rows[0], -1)
+    assert np.allclose(columns[0], [-1, -0.5, 0, 0.5, 1]) and np.allclose(columns[:, 4], 1)
+
+
 def test_no_recurrence_baseline_carries_no_state(rng):
     model = many_to_many(SPECS["none"], 7, vocab_size=7)
     tokens = rng.integers(0, 7, (2, 5))
@@ -147,6 +184,8 @@ def test_generative_layouts_refuse_bidirectional_decoders():
 
 
 def test_unknown_choices_are_named():
+    with pytest.raises(ValueError, match="mean, flatten"):
+        one_to_many(SPECS["gru"], 5, feature_shape=(2, 3), image_vector="max")
     with pytest.raises(ValueError, match="init, pre, par, merge"):
         one_to_many(SPECS["gru"], 5, feature_shape=(3,), inject="late")
     with pytest.raises(ValueError, match="none, additive, dot"):
