@@ -29,7 +29,6 @@ from models.stacks import RecurrentStack, RNNSpec
 
 POOLINGS = ("last", "mean", "attention")
 INJECTIONS = ("init", "pre", "par", "merge")
-IMAGE_VECTORS = ("mean", "flatten")
 
 
 def input_named(model: keras.Model, name: str):
@@ -213,7 +212,8 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
         repeated = layers("repeat_image", lambda: BroadcastOverTime(name="repeat_image"))([context["projection"], x])
         x = layers("par_concat", lambda: keras.layers.Concatenate(name="par_concat"))([x, repeated])
     stack = layers.stack(cfg.get("spec"), "decoder")
-    sequence, final_states = stack(x, initial_states=states)
+    depth = len(stack.layers)
+    sequence, final_states = stack(x, initial_states=None if states is None else states[:depth])
     if image_step is not None:
         sequence = DropFirstStep(name="drop_image_step")(sequence)
     features = [sequence]
@@ -224,6 +224,15 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
             [sequence, context["memory"], context["memory"]], return_attention_scores=True
         )
         features.append(attended)
+    if cfg.get("reader"):
+        # The reader's state accumulates every step's attended region, so the next word can depend on what
+        # was already looked at (which shapes are described, where they were); the decoder alone cannot see that.
+        joined = layers("reader_concat", lambda: keras.layers.Concatenate(name="reader_concat"))(features)
+        reader = layers.stack(cfg.get("reader_spec"), "reader")
+        starts = states[depth:] if states is not None and len(states) > depth else None
+        read, reader_states = reader(joined, initial_states=starts)
+        features = [read]
+        final_states = final_states + reader_states
     if cfg["inject"] == "merge":
         repeated = layers("repeat_merge", lambda: BroadcastOverTime(name="repeat_merge"))(
             [context["projection"], sequence]
@@ -233,17 +242,14 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
         joined = layers("combine_concat", lambda: keras.layers.Concatenate(name="combine_concat"))(features)
         hidden = layers("combine", lambda: keras.layers.Dense(cfg["units"], activation="tanh", name="combine"))(joined)
     else:
-        hidden = sequence
+        hidden = features[0]
     output = layers("output", lambda: keras.layers.Dense(cfg["vocab_size"], name="output"))
     return output(hidden), final_states, attention_weights
 
 
 def _one_to_many_context(layers: _Layers, cfg: dict, features):
     """Everything the decoder gets from the image: the pooled vector, projections, attention memory."""
-    if len(features.shape) == 3 and cfg.get("image_vector") == "flatten":
-        # Every region in its place: the vector keeps where things are, which the mean over regions forgets.
-        vector = layers("feature_flatten", lambda: keras.layers.Flatten(name="feature_flatten"))(features)
-    elif len(features.shape) == 3:
+    if len(features.shape) == 3:
         vector = layers("feature_pool", lambda: keras.layers.GlobalAveragePooling1D(name="feature_pool"))(features)
     else:
         vector = features
@@ -286,21 +292,23 @@ def one_to_many(
     embedding_dim: int = 64,
     inject: str = "init",
     attention: str = "none",
-    image_vector: str = "mean",
+    reader: bool = False,
     name: str = "one_to_many",
 ) -> keras.Model:
     """One input (a vector, a feature map or, with `encoder`, an image) to a sequence of token logits.
 
     Inputs: `image` (or `features`) and `tokens`, the target sequence shifted right (teacher forcing).
     `inject` chooses where the image enters the decoder (Tanti et al. 2018): the initial state (`init`), the first
-    input step (`pre`), every input step (`par`), or merged with the RNN output (`merge`). `image_vector` says how
-    a feature map (regions x channels) becomes the injected vector: its `mean` over regions, or all regions
-    `flatten`ed in order (needs a fixed number of regions).
+    input step (`pre`), every input step (`par`), or merged with the RNN output (`merge`). `reader` (with
+    attention) adds a one-layer recurrent
+    `reader` over each step's decoder output and attended context, below the output layer, so what was attended
+    at earlier steps informs the next word: the bottom-layer attention of Wu et al. 2016 (GNMT), and a cheap form
+    of Luong et al. 2015's input feeding.
     """
     if inject not in INJECTIONS:
         raise ValueError(f"unknown inject mode {inject!r}; choose one of: {', '.join(INJECTIONS)}")
-    if image_vector not in IMAGE_VECTORS:
-        raise ValueError(f"unknown image vector {image_vector!r}; choose one of: {', '.join(IMAGE_VECTORS)}")
+    if reader and attention == "none":
+        raise ValueError("the reader reads the attended context at each step; it needs attention additive or dot")
     check_attention(attention)
     if spec.bidirectional:
         raise ValueError("a decoder cannot be bidirectional: it writes one word after another")
@@ -317,7 +325,8 @@ def one_to_many(
         features = image
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention)
-    cfg["image_vector"] = image_vector
+    cfg["reader"] = reader
+    cfg["reader_spec"] = RNNSpec(spec.cell, spec.units, 1, spec.activation, explicit=spec.explicit)
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
     stack_states = None
@@ -360,8 +369,9 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
         "embedding_dim": embedding.output_dim,
         "inject": inject,
         "attention": attention,
-        "image_vector": "flatten" if layers.has("feature_flatten") else "mean",
+        "reader": layers.has("reader_0"),
     }
+    reader = layers.stack(None, "reader") if cfg["reader"] else None
     image = model.inputs[0]  # `image` or `features`, always first
     features = model.get_layer("image_features").output if layers.has("image_features") else image
     context = _one_to_many_context(layers, cfg, features)
@@ -373,6 +383,10 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
         _, start_states = stack(image_step)
     else:
         start_states = [[ops.zeros_like(_width_like(context["vector"], stack.units))] * n for n in stack.state_counts]
+    if reader is not None:
+        start_states = list(start_states) + [
+            [ops.zeros_like(_width_like(context["vector"], reader.units))] * n for n in reader.state_counts
+        ]
     flat_start = [tensor for group in start_states for tensor in group]
     start = keras.Model(image, [context[key] for key in context_keys] + flat_start, name=f"{model.name}_start")
 
@@ -380,7 +394,7 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
     context_inputs = {
         key: keras.Input(shape=tuple(context[key].shape[1:]), name=f"context_{key}") for key in context_keys
     }
-    state_inputs = stack.state_inputs()
+    state_inputs = stack.state_inputs() + (reader.state_inputs() if reader is not None else [])
     logits, final_states, weights = _one_to_many_graph(layers, cfg, token, context_inputs, state_inputs)
     outputs = [ops.squeeze(logits, axis=1)] + [tensor for group in final_states for tensor in group]
     if weights is not None:

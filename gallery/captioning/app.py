@@ -40,7 +40,7 @@ from gallery.config import RunConfig, option, override
 from gallery.errors import UsageError
 from models.attention import ATTENTION_MODES, GridCoordinates
 from models.decoding import StepRunner, beam_search, greedy
-from models.templates import IMAGE_VECTORS, INJECTIONS, one_to_many, one_to_many_inference
+from models.templates import INJECTIONS, one_to_many, one_to_many_inference
 
 ENCODERS = ("small", "mobilenet_v3_small")
 ENCODER_WEIGHTS = ("none", "imagenet")
@@ -85,12 +85,8 @@ class CaptioningConfig(RunConfig):
     encoder: str = option(
         "small", "image encoder: a small CNN trained from scratch, or MobileNetV3-Small", choices=ENCODERS
     )
-    image_vector: str = option(
-        "mean",
-        "how the feature grid becomes the injected image vector: mean over regions, or flatten (keeps where)",
-        choices=IMAGE_VECTORS,
-    )
     coordinates: bool = option(False, "append each region's row and column to its features (CoordConv)")
+    reader: bool = option(False, "a second recurrent layer reads each word's attended region (needs --attention)")
     encoder_weights: str = option(
         "none", "MobileNetV3 weights: none (random) or imagenet (~/.keras/models, no download)", choices=ENCODER_WEIGHTS
     )
@@ -111,6 +107,8 @@ class CaptioningConfig(RunConfig):
         super().validate()
         if self.encoder == "small" and self.encoder_weights != "none":
             raise UsageError("--encoder-weights imagenet needs --encoder mobilenet_v3_small; the small CNN has none")
+        if self.reader and self.attention == "none":
+            raise UsageError("--reader reads the attended region at each word; use it with --attention additive or dot")
         if self.image_size > 512:
             raise UsageError(f"--image-size {self.image_size} is too large for this gallery; use at most 512")
 
@@ -257,7 +255,7 @@ def build_model(config: CaptioningConfig, vocab_size: int) -> keras.Model:
             embedding_dim=config.embedding_dim,
             inject=config.inject,
             attention=config.attention,
-            image_vector=config.image_vector,
+            reader=config.reader,
             name="captioner",
         )
     except ValueError as error:

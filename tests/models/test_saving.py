@@ -46,9 +46,7 @@ def test_templates_with_attention_and_glue_layers_round_trip(tmp_path, rng):
         ),
         (one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="pre", attention="dot"), [features, tokens]),
         (
-            one_to_many(
-                RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="init", attention="dot", image_vector="flatten"
-            ),
+            one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="init", attention="dot", reader=True),
             [features, tokens],
         ),
         (
