@@ -55,7 +55,7 @@ class RunConfig:
     clipnorm: float = option(1.0, "clip each gradient to this global norm (0 = off)", minimum=0.0)
     patience: int = option(5, "early stopping: epochs without validation improvement", minimum=1)
     budget_seconds: float = option(0.0, "stop training after this many seconds (0 = no limit)", minimum=0.0)
-    seed: int = option(0, "random seed: the same seed gives the same run on a CPU", minimum=0)
+    seed: int = option(0, "random seed: the same data, initial weights and batch order every time", minimum=0)
     data: str = option("default", "data source")
     out: str = option("", "run folder (default: runs/<app>/<cell>-<layers>x<units>-<preset>)")
     strategy: str = option(

@@ -29,7 +29,12 @@ HISTORY = "history.csv"
 
 
 def set_seed(seed: int) -> None:
-    """Same seed, same run on a CPU: Python, NumPy and TensorFlow seeds plus deterministic TF ops."""
+    """Python, NumPy and TensorFlow seeds plus deterministic TF ops.
+
+    Data, initial weights and batch order repeat exactly; measured on the 2-core CPU, two runs of the keywords demo
+    still differed from the first epoch in the sixth significant digit of the loss (CPU kernels' summation order
+    under different thread loads), which grew to 90.8% against 92.0% test accuracy after 25 epochs.
+    """
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
