@@ -180,6 +180,7 @@ def test_bad_input_gives_one_line_and_status_2(smoke_run, tmp_path, capsys, monk
         (["caption", str(good), "--run", str(tmp_path / "no_run")], "does not exist"),
         (["caption", str(good), "--run", run, "--beam", "0"], "--beam"),
         (["--bidirectional", "--preset", "smoke"], "bidirectional"),
+        (["--reader", "--attention", "none", "--preset", "smoke"], "--attention additive or dot"),
         (["--encoder-weights", "imagenet", "--preset", "smoke"], "mobilenet"),
         (
             ["--encoder", "mobilenet_v3_small", "--encoder-weights", "imagenet", "--preset", "smoke"],
