@@ -324,9 +324,7 @@ def one_to_many(
         image = keras.Input(shape=feature_shape, name="features")
         features = image
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention)
-    cfg["reader"] = reader
-    cfg["reader_spec"] = RNNSpec(spec.cell, spec.units, 1, spec.activation, explicit=spec.explicit)
+    cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention, reader)
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
     stack_states = None
@@ -343,7 +341,7 @@ def one_to_many(
     return keras.Model([image, tokens], logits, name=name)
 
 
-def _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention):
+def _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention, reader):
     return {
         "units": spec.units if spec else None,
         "vocab_size": vocab_size,
@@ -351,6 +349,8 @@ def _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention):
         "inject": inject,
         "attention": attention,
         "spec": spec,
+        "reader": reader,
+        "reader_spec": RNNSpec(spec.cell, spec.units, 1, spec.activation, explicit=spec.explicit) if reader else None,
     }
 
 

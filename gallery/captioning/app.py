@@ -220,10 +220,9 @@ def build_encoder(config: CaptioningConfig) -> keras.Model:
             input_shape=shape, include_top=False, weights=weights, include_preprocessing=True
         )
         backbone.trainable = config.encoder_weights == "none"
-        channels = backbone.output_shape[-1] + (2 if config.coordinates else 0)
-        layers = [keras.Input(shape), backbone]
-        layers += [GridCoordinates(name="coordinates")] if config.coordinates else []
-        return keras.Sequential(layers + [keras.layers.Reshape((-1, channels), name="regions")], name="encoder")
+        return keras.Sequential(
+            [keras.Input(shape), backbone, *_regions(backbone.output_shape[-1], config)], name="encoder"
+        )
     layers = [keras.Input(shape), keras.layers.Rescaling(1.0 / 255.0, name="scale")]
     widths = [config.filters, config.filters * 2, config.filters * 4, config.filters * 4]
     for index, width in enumerate(widths):
@@ -239,10 +238,14 @@ def build_encoder(config: CaptioningConfig) -> keras.Model:
         ]
         if index in (1, 2):
             layers.append(keras.layers.MaxPooling2D(name=f"pool_{index}"))
-    if config.coordinates:
-        layers.append(GridCoordinates(name="coordinates"))
-    layers.append(keras.layers.Reshape((-1, widths[-1] + (2 if config.coordinates else 0)), name="regions"))
-    return keras.Sequential(layers, name="encoder")
+    return keras.Sequential(layers + _regions(widths[-1], config), name="encoder")
+
+
+def _regions(channels: int, config: CaptioningConfig) -> list[keras.layers.Layer]:
+    """The layers that turn a (rows, columns, channels) feature map into regions, with coordinates if asked."""
+    if not config.coordinates:
+        return [keras.layers.Reshape((-1, channels), name="regions")]
+    return [GridCoordinates(name="coordinates"), keras.layers.Reshape((-1, channels + 2), name="regions")]
 
 
 def build_model(config: CaptioningConfig, vocab_size: int) -> keras.Model:
