@@ -28,21 +28,29 @@ def main(run_dir: Path) -> None:
     )
     groups = {"test_seen": data.test_seen, "test_unseen": data.test_unseen}
     for name, split in groups.items():
-        totals, correct, mistakes = Counter(), Counter(), Counter()
+        totals, correct, mistakes, directions = Counter(), Counter(), Counter(), Counter()
         for sample in (s for s in samples if s["group"] == name):
             scene = split.scenes[sample["index"]]
             check = scenes.check_caption(sample["caption"], scene)
             shapes = len(scene.objects)
             totals[shapes] += 1
             correct[shapes] += check.correct
+            directions["right"] += check.true_relations
+            directions["reversed"] += check.reversed_relations
             if not check.parsed:
                 mistakes["not in the grammar"] += 1
+            elif check.false_statements and check.false_statements == check.reversed_relations:
+                # The shapes are right and only directions are wrong: the model cannot tell where things are.
+                mistakes["relations the wrong way round"] += 1
             elif check.false_statements:
-                mistakes["states something false"] += 1
+                mistakes["states something else false"] += 1
             elif check.missing_objects:
                 mistakes["misses a shape"] += 1
         parts = [f"{k} shape(s): {correct[k]}/{totals[k]} = {correct[k] / totals[k]:.1%}" for k in sorted(totals)]
-        print(f"{name}: " + "; ".join(parts) + f"; mistakes: {dict(mistakes)}")
+        # Of the relations stated between two shapes that are there, how many point the right way (chance: half).
+        judged = directions["right"] + directions["reversed"]
+        direction = f"{directions['right']}/{judged} = {directions['right'] / judged:.1%}" if judged else "none"
+        print(f"{name}: " + "; ".join(parts) + f"; mistakes: {dict(mistakes)}; relations the right way: {direction}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ RELATION_PHRASES = {
     "above": ("above",),
     "below": ("below",),
 }
+OPPOSITE = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 PREFIXES = ("", "there is", "we see", "this picture shows")
 HELD_OUT = (("blue", "triangle"), ("red", "square"), ("green", "circle"))
 GRID = 3
@@ -220,9 +221,7 @@ def captions_for(scene: Scene, rng: np.random.Generator, count: int = 5) -> list
             for subject, relation, reference in scene.facts:
                 if not canonical and rng.random() < 0.5:
                     subject, reference = reference, subject
-                    relation = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}[
-                        relation
-                    ]
+                    relation = OPPOSITE[relation]
                 first, second = scene.objects[subject], scene.objects[reference]
                 if canonical:
                     words = f"a {first.size} {first.colour} {first.shape} {relation} "
@@ -283,6 +282,10 @@ class CaptionCheck:
     true_statements: int
     false_statements: int
     missing_objects: int
+    # False relations between two shapes that are in the scene, where the opposite relation holds: the right
+    # shapes, placed the wrong way round.
+    reversed_relations: int = 0
+    true_relations: int = 0
 
     @property
     def truthful(self) -> bool:
@@ -300,7 +303,7 @@ def check_caption(caption: str, scene: Scene) -> CaptionCheck:
     if parsed is None:
         return CaptionCheck(False, 0, 0, len(scene.objects))
     by_attributes = {item.attributes: item for item in scene.objects}
-    true = false = 0
+    true = false = reversed_relations = true_relations = 0
     for attributes in parsed.objects:
         if attributes in by_attributes:
             true += 1
@@ -312,9 +315,12 @@ def check_caption(caption: str, scene: Scene) -> CaptionCheck:
         else:
             holds = False
         true, false = (true + 1, false) if holds else (true, false + 1)
+        true_relations += holds
+        if not holds and subject in by_attributes and reference in by_attributes and subject != reference:
+            reversed_relations += relation_holds(by_attributes[subject], OPPOSITE[relation], by_attributes[reference])
     mentioned = set(parsed.objects)
     missing = sum(1 for item in scene.objects if item.attributes not in mentioned)
-    return CaptionCheck(True, true, false, missing)
+    return CaptionCheck(True, true, false, missing, reversed_relations, true_relations)
 
 
 # --- splits --------------------------------------------------------------------------------------------------------

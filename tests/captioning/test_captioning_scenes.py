@@ -106,6 +106,23 @@ def test_checker_judges_each_statement(caption, correct, truthful):
     assert check.truthful is truthful
 
 
+@pytest.mark.parametrize(
+    "caption, true_relations, reversed_relations",
+    [
+        ("a small red circle left of a large blue square", 1, 0),
+        ("a large blue square left of a small red circle", 0, 1),  # the right shapes, the wrong way round
+        ("we see a small red circle to the right of a large blue square", 0, 1),
+        ("a small red circle above a large blue square", 0, 0),  # wrong axis: above is not the opposite of left of
+        ("a small green circle right of a large blue square", 0, 0),  # a shape that is not there
+        ("a small red circle right of a small red circle", 0, 0),
+    ],
+)
+def test_checker_counts_relations_stated_the_wrong_way_round(caption, true_relations, reversed_relations):
+    check = scenes.check_caption(caption, _scene_with_two())
+    assert (check.true_relations, check.reversed_relations) == (true_relations, reversed_relations)
+    assert check.false_statements >= reversed_relations
+
+
 def test_parser_reads_prefixes_relations_and_clauses():
     parsed = scenes.parse_caption(
         "we see a big red circle to the left of a small blue square and a large green triangle"
