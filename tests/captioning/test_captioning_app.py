@@ -154,9 +154,10 @@ def test_metrics_reward_right_captions_and_punish_wrong_ones():
 
 
 def test_mobilenet_encoder_without_weights_gives_a_feature_grid():
-    encoder = captioning.build_encoder(_small_config(encoder="mobilenet_v3_small", image_size=64))
-    features = encoder(np.zeros((1, 64, 64, 3), np.float32))
-    assert features.shape == (1, 4, 576)
+    for coordinates, channels in ((False, 576), (True, 576 + 2)):
+        config = _small_config(encoder="mobilenet_v3_small", image_size=64, coordinates=coordinates)
+        features = captioning.build_encoder(config)(np.zeros((1, 64, 64, 3), np.float32))
+        assert features.shape == (1, 4, channels)
 
 
 def _status_and_message(capsys, argv):
@@ -180,7 +181,6 @@ def test_bad_input_gives_one_line_and_status_2(smoke_run, tmp_path, capsys, monk
         (["caption", str(good), "--run", str(tmp_path / "no_run")], "does not exist"),
         (["caption", str(good), "--run", run, "--beam", "0"], "--beam"),
         (["--bidirectional", "--preset", "smoke"], "bidirectional"),
-        (["--reader", "--attention", "none", "--preset", "smoke"], "--attention additive or dot"),
         (["--encoder-weights", "imagenet", "--preset", "smoke"], "mobilenet"),
         (
             ["--encoder", "mobilenet_v3_small", "--encoder-weights", "imagenet", "--preset", "smoke"],
