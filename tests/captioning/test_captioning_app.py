@@ -153,6 +153,16 @@ def test_metrics_reward_right_captions_and_punish_wrong_ones():
     assert captioning.bleu_scores(wrong, references)["bleu4"] < 60
 
 
+def test_the_reader_is_off_without_attention_and_the_config_says_so():
+    def has_reader(config):
+        return any(layer.name.startswith("reader") for layer in captioning.build_model(config, 9).layers)
+
+    assert _small_config().reader is True and has_reader(_small_config())
+    config = _small_config(attention="none")
+    config.validate()
+    assert config.reader is False and not has_reader(config)
+
+
 def test_mobilenet_encoder_without_weights_gives_a_feature_grid():
     for coordinates, channels in ((False, 576), (True, 576 + 2)):
         config = _small_config(encoder="mobilenet_v3_small", image_size=64, coordinates=coordinates)
