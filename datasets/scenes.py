@@ -310,14 +310,14 @@ def check_caption(caption: str, scene: Scene) -> CaptionCheck:
         else:
             false += 1
     for subject, relation, reference in parsed.relations:
+        holds = turned = False
         if subject in by_attributes and reference in by_attributes and subject != reference:
-            holds = relation_holds(by_attributes[subject], relation, by_attributes[reference])
-        else:
-            holds = False
+            first, second = by_attributes[subject], by_attributes[reference]
+            holds = relation_holds(first, relation, second)
+            turned = not holds and relation_holds(first, OPPOSITE[relation], second)
         true, false = (true + 1, false) if holds else (true, false + 1)
         true_relations += holds
-        if not holds and subject in by_attributes and reference in by_attributes and subject != reference:
-            reversed_relations += relation_holds(by_attributes[subject], OPPOSITE[relation], by_attributes[reference])
+        reversed_relations += turned
     mentioned = set(parsed.objects)
     missing = sum(1 for item in scene.objects if item.attributes not in mentioned)
     return CaptionCheck(True, true, false, missing, reversed_relations, true_relations)

@@ -90,7 +90,8 @@ class CaptioningConfig(RunConfig):
         "small", "image encoder: a small CNN trained from scratch, or MobileNetV3-Small", choices=ENCODERS
     )
     # Both on by default: without them the decoder cannot tell where the shapes it names are, and states
-    # "left of" against "right of" at chance (50.2% of relations the right way; 70.9% with them at batch 16, 12 epochs).
+    # "left of" against "right of" at chance (50.2% of relations the right way; 70.9% with them at batch 16,
+    # 12 epochs).
     coordinates: bool = option(True, "append each pixel's and region's row and column to its features (CoordConv)")
     reader: bool = option(
         True, "a second recurrent layer reads each word's attended region (off with --attention none)"
