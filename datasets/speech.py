@@ -261,14 +261,48 @@ def augment_clip(clip, seed, noises, augmentation: Augmentation):
     noise = tf.roll(
         tf.gather(noises, _uniform(seeds[2], 0, len(noises), "int32")), _uniform(seeds[3], 0, CLIP_SAMPLES, "int32"), 0
     )
-    snr_level = speech_rms * 10.0 ** (-_uniform(seeds[4], *augmentation.snr_db) / 20.0)
+    snr_db, noisy = _noise_draws(seeds, augmentation)
+    snr_level = speech_rms * 10.0 ** (-snr_db / 20.0)
     silence_level = 10.0 ** (_uniform(seeds[5], *augmentation.silence_level_db) / 20.0)
     # A clip with no speech is the _silence_ class: it always gets noise, at an absolute level.
     is_silent = tf.logical_or(length == 0, speech_rms < 1e-6)
     level = tf.where(is_silent, silence_level, snr_level)
-    use_noise = tf.logical_or(is_silent, _uniform(seeds[6], 0.0, 1.0) < augmentation.noise_probability)
+    use_noise = tf.logical_or(is_silent, noisy)
     mixed = placed + tf.where(use_noise, level, 0.0) * noise
     return tf.clip_by_value(tf.reshape(mixed, [CLIP_SAMPLES]), -1.0, 1.0)
+
+
+def _noise_draws(seeds, augmentation: Augmentation):
+    """The SNR in dB and whether a spoken clip gets noise at all: the draws `augment_clip` and `clip_snr_db` share."""
+    return _uniform(seeds[4], *augmentation.snr_db), _uniform(seeds[6], 0.0, 1.0) < augmentation.noise_probability
+
+
+def clip_snr_db(seed, augmentation: Augmentation):
+    """The SNR `augment_clip` gives a spoken clip with this seed; +inf when it adds no noise."""
+    snr_db, noisy = _noise_draws(tf.random.experimental.stateless_split(seed, 7), augmentation)
+    return tf.where(noisy, snr_db, float("inf"))
+
+
+def _augmentation_seeds(seed: int, training: bool) -> tf.data.Dataset:
+    """One stateless seed pair per clip, in clip order; a fresh draw every epoch only when training."""
+    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)
+
+
+def _stateless_seed(pair):
+    return tf.cast(pair % (2**31), "int32")
+
+
+def evaluation_snr_db(split: Split, augmentation: Augmentation, seed: int) -> np.ndarray:
+    """Per clip of an evaluation `pipeline(split, augmentation=..., seed=seed)`: the SNR its speech got, in clip order.
+
+    +inf for a clip left clean. Silence clips get an absolute noise level, not an SNR: they read +inf too, so a
+    breakdown by SNR should leave out the silence label.
+    """
+    if not split.size:
+        return np.zeros(0)
+    pairs = _augmentation_seeds(seed, training=False).take(split.size)
+    draws = pairs.map(lambda pair: clip_snr_db(_stateless_seed(pair), augmentation)).batch(4096)
+    return np.concatenate([np.asarray(batch, np.float64) for batch in draws])
 
 
 def centre_clip(clip):
@@ -294,12 +328,11 @@ def pipeline(
         dataset = dataset.shuffle(min(split.size, 20000), seed=seed, reshuffle_each_iteration=True)
     if augmentation is not None:
         noises = tf.constant(noise_bank(seed=seed) if noises is None else noises)
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)
+        seeds = _augmentation_seeds(seed, training)
 
         @tf.autograph.experimental.do_not_convert
         def augmented(item, pair):
-            seed = tf.cast(pair % (2**31), "int32")
-            return augment_clip(tf.cast(item[0], "float32"), seed, noises, augmentation), item[1]
+            return augment_clip(tf.cast(item[0], "float32"), _stateless_seed(pair), noises, augmentation), item[1]
 
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
             augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True

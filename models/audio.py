@@ -102,15 +102,118 @@ class LogMelSpectrogram(keras.layers.Layer):
         }
 
 
-def audio_frontend(features: LogMelSpectrogram, normalisation_clips: np.ndarray | None = None) -> keras.Sequential:
-    """The feature layer followed by per-channel normalisation, adapted on `normalisation_clips` when given.
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class SpecAugment(keras.layers.Layer):
+    """Masks random bands of mel channels and spans of frames while training (Park et al. 2019); identity otherwise.
+
+    Each of `frequency_masks` masks covers 0..`frequency_width` consecutive channels and each of `time_masks`
+    0..`time_width` consecutive frames, set to zero: after per-channel normalisation that is the channel's mean,
+    so a mask reads as "nothing unusual here" rather than as silence. A model that must still name the word with
+    a formant band or a consonant hidden cannot lean on any one cue of the voices it was trained on.
+    """
+
+    def __init__(
+        self,
+        frequency_masks: int = 2,
+        frequency_width: int = 6,
+        time_masks: int = 2,
+        time_width: int = 6,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.frequency_masks, self.frequency_width = int(frequency_masks), int(frequency_width)
+        self.time_masks, self.time_width = int(time_masks), int(time_width)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _keep(self, batch, length, masks, width):
+        """(batch, length) 1.0 outside `masks` random spans of up to `width` positions, 0.0 inside."""
+        positions = keras.ops.arange(length)[None, :]
+        keep = keras.ops.ones((batch, length))
+        for _ in range(masks):
+            size = keras.random.randint((batch, 1), 0, width + 1, seed=self.seed_generator)
+            start = keras.ops.floor(
+                keras.random.uniform((batch, 1), seed=self.seed_generator)
+                * keras.ops.cast(length - size + 1, "float32")
+            )
+            start = keras.ops.cast(start, "int32")
+            inside = keras.ops.logical_and(positions >= start, positions < start + size)
+            keep = keep * (1.0 - keras.ops.cast(inside, "float32"))
+        return keep
+
+    def call(self, features, training=None):
+        if not training:
+            return features
+        shape = keras.ops.shape(features)
+        batch, frames, channels = shape[0], shape[1], shape[2]
+        keep_channels = self._keep(batch, channels, self.frequency_masks, self.frequency_width)
+        keep_frames = self._keep(batch, frames, self.time_masks, self.time_width)
+        mask = keras.ops.expand_dims(keep_frames, 2) * keras.ops.expand_dims(keep_channels, 1)
+        return features * keras.ops.cast(mask, features.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "frequency_masks": self.frequency_masks,
+            "frequency_width": self.frequency_width,
+            "time_masks": self.time_masks,
+            "time_width": self.time_width,
+            "seed": self.seed,
+        }
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class StackFrames(keras.layers.Layer):
+    """(batch, frames, channels) -> (batch, frames // factor, factor * channels): neighbouring frames side by side.
+
+    The recurrence then takes `factor` times fewer steps over the same information (a lower frame rate, as in
+    Chan et al. 2016's pyramidal encoder and the low-frame-rate acoustic models); a leftover frame at the end is
+    dropped.
+    """
+
+    def __init__(self, factor: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if factor < 1:
+            raise ValueError(f"factor must be at least 1, got {factor}")
+        self.factor = int(factor)
+
+    def call(self, features):
+        shape = keras.ops.shape(features)
+        steps = shape[1] // self.factor
+        kept = features[:, : steps * self.factor]
+        return keras.ops.reshape(kept, (shape[0], steps, self.factor * features.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        frames = None if input_shape[1] is None else input_shape[1] // self.factor
+        channels = None if input_shape[-1] is None else input_shape[-1] * self.factor
+        return (input_shape[0], frames, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def audio_frontend(
+    features: LogMelSpectrogram,
+    normalisation_clips: np.ndarray | None = None,
+    spec_augment: SpecAugment | None = None,
+    stack_frames: int = 1,
+) -> keras.Sequential:
+    """The feature layer, per-channel normalisation (adapted on `normalisation_clips` when given), optionally
+    SpecAugment (which acts only while training), and frames stacked `stack_frames` at a time.
 
     Without clips the normalisation is left unadapted; that is only for a model whose weights are loaded later.
     """
     normalise = keras.layers.Normalization(axis=-1, name="feature_normalisation")
     if normalisation_clips is not None:
         normalise.adapt(features(np.asarray(normalisation_clips, np.float32)))
-    return keras.Sequential([features, normalise], name="frontend")
+    layers = [features, normalise, *([spec_augment] if spec_augment else [])]
+    if stack_frames > 1:
+        layers.append(StackFrames(stack_frames, name="stack_frames"))
+    return keras.Sequential(layers, name="frontend")
 
 
 def mel_filterbank_reference(

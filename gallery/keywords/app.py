@@ -39,7 +39,7 @@ from gallery import plots, runs, training  # noqa: E402
 from gallery.cli import App, RunResult, Verb  # noqa: E402
 from gallery.config import RunConfig, option, override  # noqa: E402
 from gallery.errors import UsageError  # noqa: E402
-from models.audio import LogMelSpectrogram, audio_frontend  # noqa: E402
+from models.audio import LogMelSpectrogram, SpecAugment, audio_frontend  # noqa: E402
 from models.templates import POOLINGS, many_to_one  # noqa: E402
 
 # A clip longer than this goes to `listen`; up to it, `predict` keeps the loudest second.
@@ -85,6 +85,8 @@ class KeywordsConfig(RunConfig):
     frame_ms: float = option(32.0, "analysis window in milliseconds", minimum=4.0)
     hop_ms: float = option(16.0, "step between frames in milliseconds", minimum=2.0)
     augment: bool = option(True, "random time shift, gain and background noise on training clips")
+    spec_augment: bool = option(False, "mask random mel bands and frame spans while training (SpecAugment)")
+    stack_frames: int = option(1, "frames put side by side per recurrent step (2 = half the steps)", minimum=1)
     train_per_class: int = option(400, "synthetic training clips per class", minimum=1)
     validation_per_class: int = option(50, "synthetic validation clips per class", minimum=1)
     test_per_class: int = option(100, "synthetic test clips per class (held-out voices)", minimum=1)
@@ -126,7 +128,8 @@ def load_bundle(config: KeywordsConfig) -> speech.SpeechBundle:
 
 def build_model(config: KeywordsConfig, num_classes: int, normalisation_clips: np.ndarray) -> keras.Model:
     """Raw waveform -> log-mel frames -> recurrent stack -> pooling -> class logits."""
-    frontend = audio_frontend(config.feature_layer(), normalisation_clips)
+    masks = SpecAugment(seed=config.seed, name="spec_augment") if config.spec_augment else None
+    frontend = audio_frontend(config.feature_layer(), normalisation_clips, masks, config.stack_frames)
     return many_to_one(
         config.rnn_spec(),
         num_classes,
@@ -186,9 +189,10 @@ def run(config: KeywordsConfig) -> RunResult:
     )
     # Synthetic validation and test clips get noise too (a fixed draw): that is the condition being measured.
     evaluation_augmentation = speech.SYNTHETIC_AUGMENTATION if bundle.synthetic else None
+    validation_seed, test_seed = config.seed + 1, config.seed + 2
     validation, test = (
-        speech.pipeline(split, config.batch_size, augmentation=evaluation_augmentation, seed=config.seed + 1 + i)
-        for i, split in enumerate((bundle.validation, bundle.test))
+        speech.pipeline(split, config.batch_size, augmentation=evaluation_augmentation, seed=seed)
+        for split, seed in ((bundle.validation, validation_seed), (bundle.test, test_seed))
     )
     normalisation_clips = np.concatenate([np.asarray(x) for x, _ in train.take(max(1, 512 // config.batch_size))])
 
@@ -227,6 +231,16 @@ def run(config: KeywordsConfig) -> RunResult:
     keyword_mask = np.isin(true, keyword_rows)
     keyword_accuracy = float(np.mean(predicted[keyword_mask] == true[keyword_mask])) if keyword_mask.any() else None
     print(f"test accuracy {accuracy:.4f} on {true.size} clips (validation {validation_accuracy:.4f})", flush=True)
+    by_snr = None
+    if evaluation_augmentation is not None and true.size:
+        snr_db = speech.evaluation_snr_db(bundle.test, evaluation_augmentation, seed=test_seed)
+        silence = labels.index(speech.SILENCE) if speech.SILENCE in labels else -1
+        by_snr = accuracy_by_snr(snr_db, true, predicted, silence, evaluation_augmentation)
+        print(
+            "  spoken test clips by noise: "
+            + ", ".join(f"{band} {value:.3f} ({count})" for band, (value, count) in by_snr.items()),
+            flush=True,
+        )
 
     runs.write_config(run_dir, config)
     runs.write_json(run_dir / "labels.json", labels)
@@ -269,6 +283,7 @@ def run(config: KeywordsConfig) -> RunResult:
         data=bundle.source,
         clips=bundle.sizes(),
         test_accuracy_keywords=keyword_accuracy,
+        test_accuracy_by_snr=by_snr,
         validation_accuracy=validation_accuracy,
         per_class_accuracy=per_class,
         confusion_matrix=matrix.tolist(),
@@ -277,6 +292,23 @@ def run(config: KeywordsConfig) -> RunResult:
     )
     training.finish(run_dir)
     return RunResult(metrics, run_dir)
+
+
+def accuracy_by_snr(
+    snr_db: np.ndarray, true: np.ndarray, predicted: np.ndarray, silence: int, augmentation: speech.Augmentation
+) -> dict[str, tuple[float, int]]:
+    """Accuracy and clip count of the spoken (non-silence) clips: clean ones, then 10 dB bands of the SNR range."""
+    spoken = true != silence
+    low, high = augmentation.snr_db
+    edges = [*np.arange(low, high, 10.0), high]
+    bands = {"clean": spoken & np.isinf(snr_db)}
+    for lower, upper in reversed(list(zip(edges[:-1], edges[1:]))):
+        bands[f"{lower:g}-{upper:g} dB"] = spoken & (snr_db >= lower) & (snr_db < upper)
+    return {
+        name: (float(np.mean(predicted[chosen] == true[chosen])), int(chosen.sum()))
+        for name, chosen in bands.items()
+        if chosen.any()
+    }
 
 
 def _examples(test, true, predicted, labels, per_label: int = 1):

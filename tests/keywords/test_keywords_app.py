@@ -34,6 +34,8 @@ def test_smoke_run_writes_a_complete_run_folder(trained):
     assert metrics["primary"]["name"] == "test accuracy" and 0.0 <= metrics["primary"]["value"] <= 1.0
     assert metrics["clips"] == {"train": 48, "validation": 24, "test": 24}
     assert sum(map(sum, metrics["confusion_matrix"])) == 24
+    spoken = 24 - sum(metrics["confusion_matrix"][speech.SYNTHETIC_LABELS.index(speech.SILENCE)])
+    assert sum(count for _, count in metrics["test_accuracy_by_snr"].values()) == spoken
     assert json.loads((run_dir / "labels.json").read_text()) == list(speech.SYNTHETIC_LABELS)
     for name in ("model.keras", "confusion_matrix.png", "spectrograms.png", "learning_curve.png", "showcase.json"):
         assert (run_dir / name).is_file(), name

@@ -183,6 +183,26 @@ def test_pipeline_batches_one_second_clips():
     np.testing.assert_allclose(plain[0, 5600:10400], tone(0.3), atol=1e-6)
 
 
+def test_evaluation_snr_is_the_snr_the_clips_got():
+    """The SNR reported per evaluation clip is the one the pipeline mixed in, measured back from the waveforms."""
+    quiet = speech.Augmentation(noise_probability=0.5, gain_db=(0.0, 0.0), shift=False)
+    words = [0.1 * tone(0.5, frequency=300.0 + 40 * i) for i in range(12)]
+    clips = speech.Clips.from_list(words, [0] * 12, ["a"])
+    split = speech.Split.of(clips)
+    mixed = np.concatenate([x.numpy() for x, _ in speech.pipeline(split, 5, augmentation=quiet, seed=7)])
+    reported = speech.evaluation_snr_db(split, quiet, seed=7)
+    assert reported.shape == (12,) and np.isinf(reported).any() and np.isfinite(reported).any()
+    for clip, word, snr in zip(mixed, words, reported):
+        placed = np.zeros(16000, np.float32)
+        placed[4000:12000] = word
+        noise_rms = np.sqrt(np.mean((clip - placed) ** 2))
+        if np.isinf(snr):
+            assert noise_rms < 1e-6
+        else:
+            measured = 20 * np.log10(np.sqrt(np.mean(word**2)) / noise_rms)
+            assert measured == pytest.approx(snr, abs=0.05)
+
+
 @pytest.mark.parametrize("name", ["spoken_digit", "speech_commands"])
 def test_tfds_sources_under_mock_data(name):
     import tensorflow_datasets as tfds

@@ -6,7 +6,7 @@ import pytest
 from scipy import fft as scipy_fft
 from scipy import signal
 
-from models.audio import LogMelSpectrogram, audio_frontend, mel_filterbank_reference
+from models.audio import LogMelSpectrogram, SpecAugment, StackFrames, audio_frontend, mel_filterbank_reference
 
 RATE = 16000
 
@@ -72,3 +72,36 @@ def test_frontend_saves_and_loads_with_the_same_output(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(clips)), normalised, atol=1e-5)
+
+
+def test_spec_augment_masks_bands_and_spans_only_while_training():
+    features = np.random.default_rng(2).standard_normal((8, 61, 40)).astype(np.float32) + 5.0
+    layer = SpecAugment(frequency_masks=2, frequency_width=6, time_masks=2, time_width=6, seed=3)
+    np.testing.assert_array_equal(np.asarray(layer(features)), features)
+    masked = np.asarray(layer(features, training=True))
+    zero = masked == 0.0
+    # What is left is untouched, and what is hidden is whole channels and whole frames of each clip.
+    np.testing.assert_array_equal(masked[~zero], features[~zero])
+    for clip in zero:
+        channels, frames = clip.all(axis=0), clip.all(axis=1)
+        np.testing.assert_array_equal(clip, channels[None, :] | frames[:, None])
+        assert channels.sum() <= 12 and frames.sum() <= 12
+    assert zero.any()
+
+
+def test_stacked_frames_put_neighbours_side_by_side_and_round_trip(tmp_path):
+    clips = np.random.default_rng(3).standard_normal((3, 8000)).astype(np.float32) * 0.1
+    plain = audio_frontend(LogMelSpectrogram(RATE, 400, 160, 512, 16, name="log_mel"), clips)
+    stacked = audio_frontend(plain.layers[0], clips, SpecAugment(seed=0), stack_frames=2)
+    stacked.layers[1].set_weights(plain.layers[1].get_weights())
+    frames = np.asarray(plain(clips))  # 48 frames of 16 channels
+    pairs = np.asarray(stacked(clips))
+    assert pairs.shape == (3, 24, 32)
+    np.testing.assert_allclose(pairs, frames.reshape(3, 24, 32), atol=1e-6)
+    fives = np.asarray(StackFrames(5)(frames))  # the 48th frame has no partners and is dropped
+    np.testing.assert_array_equal(fives, frames[:, :45].reshape(3, 9, 80))
+    inputs = keras.Input(shape=(8000,))
+    model = keras.Model(inputs, stacked(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(clips)), pairs, atol=1e-5)
