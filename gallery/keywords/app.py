@@ -84,6 +84,11 @@ class KeywordsConfig(RunConfig):
     mfccs: int = option(0, "MFCCs kept from the log-mel frames (0 = use log-mel energies)", minimum=0)
     frame_ms: float = option(32.0, "analysis window in milliseconds", minimum=4.0)
     hop_ms: float = option(16.0, "step between frames in milliseconds", minimum=2.0)
+    # A floor about 66 dB under loud speech (whose mel energies reach ~20): with 1e-6, digital silence around a
+    # clean word and faint noise took up most of the feature range, and noisy clips looked unlike clean ones.
+    # Measured (README.md): 92.8 / 91.2% against 90.8-92.0 / 90.5% on held-out voices (seeds 0 / 1), and 50 / 44%
+    # against 47 / 39% on real Speech Commands clips.
+    log_offset: float = option(1e-2, "added to the mel energies before the log (a floor for silence)", minimum=1e-12)
     augment: bool = option(True, "random time shift, gain and background noise on training clips")
     spec_augment: bool = option(False, "mask random mel bands and frame spans while training (SpecAugment)")
     stack_frames: int = option(1, "frames put side by side per recurrent step (2 = half the steps)", minimum=1)
@@ -110,6 +115,7 @@ class KeywordsConfig(RunConfig):
             fft_length=fft_length,
             mel_bins=self.mel_bins,
             mfccs=self.mfccs,
+            log_offset=self.log_offset,
             name="log_mel",
         )
 
