@@ -251,7 +251,7 @@ def _uniform(seed, low, high, dtype="float32"):
 
 def augment_clip(clip, seed, noises, augmentation: Augmentation):
     """A clip of at most one second placed in a 1 s window with gain and noise; stateless, so seed -> same clip."""
-    seeds = tf.random.experimental.stateless_split(seed, 7)
+    seeds = _clip_seeds(seed)
     length = tf.shape(clip)[0]
     room = CLIP_SAMPLES - length
     offset = _uniform(seeds[0], 0, room + 1, "int32") if augmentation.shift else room // 2
@@ -272,6 +272,11 @@ def augment_clip(clip, seed, noises, augmentation: Augmentation):
     return tf.clip_by_value(tf.reshape(mixed, [CLIP_SAMPLES]), -1.0, 1.0)
 
 
+def _clip_seeds(seed):
+    """The seven stateless seeds of one clip's draws (shift, gain, noise, roll, SNR, silence level, noise or not)."""
+    return tf.random.experimental.stateless_split(seed, 7)
+
+
 def _noise_draws(seeds, augmentation: Augmentation):
     """The SNR in dB and whether a spoken clip gets noise at all: the draws `augment_clip` and `clip_snr_db` share."""
     return _uniform(seeds[4], *augmentation.snr_db), _uniform(seeds[6], 0.0, 1.0) < augmentation.noise_probability
@@ -279,7 +284,7 @@ def _noise_draws(seeds, augmentation: Augmentation):
 
 def clip_snr_db(seed, augmentation: Augmentation):
     """The SNR `augment_clip` gives a spoken clip with this seed; +inf when it adds no noise."""
-    snr_db, noisy = _noise_draws(tf.random.experimental.stateless_split(seed, 7), augmentation)
+    snr_db, noisy = _noise_draws(_clip_seeds(seed), augmentation)
     return tf.where(noisy, snr_db, float("inf"))
 
 
