@@ -75,12 +75,13 @@ def main() -> None:
         .batch(BATCH, drop_remainder=True)
         .repeat()
     )
-    validation = data.validation_windows(SEQ_LEN, BATCH)
+    validation = data.validation_windows(SEQ_LEN)
     model = build_baseline(len(data.vocabulary))
     budget = Budget(args.budget_seconds)
     model.fit(
         train,
         validation_data=validation,
+        validation_batch_size=BATCH,
         epochs=10_000,
         steps_per_epoch=args.steps_per_epoch,
         callbacks=[budget],

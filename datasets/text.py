@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 LEVELS = ("char", "word")
 NAMED_SOURCES = ("default", "hello")
@@ -192,12 +192,12 @@ class LanguageModelData:
     validation_characters: int
     validation_token_lengths: np.ndarray
 
-    def train_windows(self, seq_len: int, batch_size: int, seed: int) -> tf.data.Dataset:
+    def train_windows(self, seq_len: int, batch_size: int, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """An endless stream of (inputs, targets) windows starting at random positions, batched."""
         return random_windows(self.train_ids, seq_len, batch_size, seed)
 
-    def validation_windows(self, seq_len: int, batch_size: int) -> tf.data.Dataset:
-        return consecutive_windows(self.validation_ids, seq_len, batch_size)
+    def validation_windows(self, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        return consecutive_windows(self.validation_ids, seq_len)
 
     def validation_window_count(self, seq_len: int) -> int:
         return (len(self.validation_ids) - 1) // seq_len
@@ -245,23 +245,24 @@ def prepare(
     )
 
 
-def random_windows(ids: np.ndarray, seq_len: int, batch_size: int, seed: int) -> tf.data.Dataset:
-    """Windows of seq_len inputs and the next seq_len targets, from uniformly drawn starts, forever."""
-    ids_tensor = tf.constant(ids, dtype=tf.int32)
+def random_windows(
+    ids: np.ndarray, seq_len: int, batch_size: int, seed: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Batches of seq_len inputs and the next seq_len targets, from uniformly drawn starts, forever.
+
+    Plain NumPy, so every Keras backend (TensorFlow, JAX, PyTorch) trains from the same stream.
+    """
+    rng = np.random.default_rng(seed)
     starts = len(ids) - seq_len  # a start s needs ids[s : s + seq_len + 1]
-
-    def window(random_value):
-        start = tf.math.floormod(random_value, starts)
-        chunk = ids_tensor[start : start + seq_len + 1]
-        return chunk[:-1], chunk[1:]
-
-    dataset = tf.data.Dataset.random(seed=seed).map(window, num_parallel_calls=1, deterministic=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    offsets = np.arange(seq_len + 1)
+    while True:
+        chunks = ids[rng.integers(0, starts, size=(batch_size, 1)) + offsets]
+        yield chunks[:, :-1], chunks[:, 1:]
 
 
-def consecutive_windows(ids: np.ndarray, seq_len: int, batch_size: int) -> tf.data.Dataset:
-    """Non-overlapping windows over the whole split (the remainder shorter than a window is left out)."""
+def consecutive_windows(ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping (inputs, targets) windows over the whole split (a remainder shorter than one is left out)."""
     count = (len(ids) - 1) // seq_len
     inputs = ids[: count * seq_len].reshape(count, seq_len)
     targets = ids[1 : count * seq_len + 1].reshape(count, seq_len)
-    return tf.data.Dataset.from_tensor_slices((inputs, targets)).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return inputs, targets

@@ -7,6 +7,7 @@ time budget and TensorBoard, and prints one line per epoch with the task's own m
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -19,28 +20,52 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from gallery import runs
 from gallery.config import RunConfig
+from gallery.errors import UsageError
 
 CHECKPOINTS = "checkpoints"
 HISTORY = "history.csv"
 
 
+def on_tensorflow() -> bool:
+    """Whether Keras runs on TensorFlow (the default) rather than JAX or PyTorch (KERAS_BACKEND)."""
+    return keras.backend.backend() == "tensorflow"
+
+
 def set_seed(seed: int) -> None:
-    """Python, NumPy and TensorFlow seeds plus deterministic TF ops.
+    """Python, NumPy and backend seeds, plus deterministic ops on TensorFlow.
 
     Data, initial weights and batch order repeat exactly; measured on the 2-core CPU, two runs of the keywords demo
     still differed from the first epoch in the sixth significant digit of the loss (CPU kernels' summation order
     under different thread loads), which grew to 90.8% against 92.0% test accuracy after 25 epochs.
     """
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if on_tensorflow():
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
 
 
-def distribution_strategy(config: RunConfig) -> tf.distribute.Strategy:
+class _OneDevice:
+    """The default strategy's stand-in on JAX and PyTorch, which place the model on their default device."""
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def distribution_strategy(config: RunConfig):
     """`mirrored` copies the model to every visible GPU (or logical device); `default` uses one device."""
+    if not on_tensorflow():
+        if config.strategy == "mirrored":
+            raise UsageError(
+                f"--strategy mirrored is TensorFlow's; Keras runs on {keras.backend.backend()} here "
+                "(KERAS_BACKEND): unset KERAS_BACKEND or use --strategy default"
+            )
+        return _OneDevice()
+    import tensorflow as tf
+
     if config.strategy == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
@@ -195,7 +220,7 @@ def fit(
         all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     all_callbacks += [keras.callbacks.BackupAndRestore(str(backup)), *(callbacks or [])]
     verbose = 1 if sys.stdout.isatty() else 0
-    fit_kwargs.setdefault("shuffle", False)  # tf.data pipelines shuffle themselves
+    fit_kwargs.setdefault("shuffle", False)  # the data pipelines shuffle themselves
     model.fit(
         train,
         validation_data=validation,

@@ -18,6 +18,8 @@ def _import_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
+        return  # JAX and PyTorch need no TensorFlow, and it may not be installed
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         sys.stderr.flush()

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from models.templates import InferenceModels
+
+
+def _compiled(model: keras.Model):
+    """The model's inference call, compiled: a tf.function on TensorFlow, Keras's predict step elsewhere."""
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    return tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
 
 
 class StepRunner:
@@ -21,12 +30,8 @@ class StepRunner:
 
     def __init__(self, inference: InferenceModels):
         self.inference = inference
-        step = inference.step
-        self._step = tf.function(lambda inputs: step(inputs, training=False), reduce_retracing=True)
-        self._start = None
-        if inference.start is not None:
-            start = inference.start
-            self._start = tf.function(lambda inputs: start(inputs, training=False), reduce_retracing=True)
+        self._step = _compiled(inference.step)
+        self._start = _compiled(inference.start) if inference.start is not None else None
 
     def start(self, start_inputs=None, batch_size: int | None = None):
         """Context and initial states: from the start model when there is one, zeros otherwise."""

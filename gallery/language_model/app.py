@@ -274,18 +274,18 @@ def run(config: LanguageModelConfig) -> RunResult:
 
     prime = epoch_prime(data)
     epoch_report = EpochReport(model, vocabulary, prime, config, run_dir, validation_tokens, validation_characters)
-    validation = data.validation_windows(config.seq_len, config.batch_size)
-    if config.validation_steps:
-        validation = validation.take(config.validation_steps)
+    validation_inputs, validation_targets = data.validation_windows(config.seq_len)
+    validation_count = validation_tokens // config.seq_len
     result = training.fit(
         model,
         data.train_windows(config.seq_len, config.batch_size, config.seed),
-        validation,
+        (validation_inputs[:validation_count], validation_targets[:validation_count]),
         config,
         run_dir,
         epoch_summary=epoch_report,
         callbacks=[CosineSchedule(config)],
         steps_per_epoch=steps_per_epoch,
+        validation_batch_size=config.batch_size,
     )
 
     # fit restored the weights of the epoch with the lowest validation loss, so that loss is theirs.

@@ -41,20 +41,34 @@ def test_word_vocabulary_keeps_the_most_frequent_and_counts_characters():
 
 def test_windows_are_inputs_and_targets_shifted_by_one():
     ids = np.arange(1000, dtype=np.int32)
-    for inputs, targets in text.random_windows(ids, 12, 4, seed=3).take(3):
-        inputs, targets = inputs.numpy(), targets.numpy()
+    stream = text.random_windows(ids, 12, 4, seed=3)
+    for _ in range(3):
+        inputs, targets = next(stream)
         assert inputs.shape == (4, 12)
+        assert inputs.dtype == np.int32
         np.testing.assert_array_equal(targets, inputs + 1)
         np.testing.assert_array_equal(np.diff(inputs, axis=1), 1)
-    batches = list(text.consecutive_windows(ids, 10, 32))
-    inputs = np.concatenate([batch[0].numpy() for batch in batches])
-    assert inputs.shape == (99, 10)
+    inputs, targets = text.consecutive_windows(ids, 10)
+    assert inputs.shape == targets.shape == (99, 10)
     np.testing.assert_array_equal(inputs.reshape(-1), np.arange(990))
+    np.testing.assert_array_equal(targets, inputs + 1)
+
+
+def test_random_windows_reach_both_ends_of_the_text():
+    ids = np.arange(50, dtype=np.int32)
+    stream = text.random_windows(ids, 10, 64, seed=0)
+    starts = np.concatenate([next(stream)[0][:, 0] for _ in range(20)])
+    assert starts.min() == 0
+    assert starts.max() == 39  # the last start whose target window still fits: 39 + 10 = 49
 
 
 def test_random_windows_repeat_by_seed_and_differ_across_seeds():
     ids = np.arange(5000, dtype=np.int32)
-    take = lambda seed: np.concatenate([b[0].numpy() for b in text.random_windows(ids, 5, 8, seed).take(2)])  # noqa: E731
+
+    def take(seed):
+        stream = text.random_windows(ids, 5, 8, seed)
+        return np.concatenate([next(stream)[0] for _ in range(2)])
+
     np.testing.assert_array_equal(take(1), take(1))
     assert not np.array_equal(take(1), take(2))
 
