@@ -19,13 +19,11 @@ random signal-to-noise ratio. Nothing here knows about models.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import struct
 import tempfile
-import wave
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,8 @@ import numpy as np
 import tensorflow as tf
 from scipy import signal
 from scipy.io import wavfile
+
+from datasets import pcm
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE
@@ -118,14 +118,7 @@ def load_audio(path: Path | str) -> np.ndarray:
 
 def wav_bytes(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
     """16-bit PCM mono WAV bytes (the caller writes them atomically)."""
-    pcm = (np.clip(np.asarray(samples, np.float32), -1.0, 1.0) * 32767.0).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return pcm.wav_bytes(samples, rate)
 
 
 def loudest_window(samples: np.ndarray, length: int = CLIP_SAMPLES) -> tuple[np.ndarray, int]:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from datasets import music as music_data
 from gallery import plots, runs, training
@@ -116,35 +115,75 @@ class MusicConfig(RunConfig):
 # --- data pipelines ----------------------------------------------------------------------------------------------
 
 
-def _random_transposition(roll: tf.Tensor, most: int) -> tf.Tensor:
+def random_transposition(roll: np.ndarray, most: int, rng: np.random.Generator) -> np.ndarray:
     """Shift all keys by a random number of semitones in [-most, most] that keeps every note on the keyboard."""
-    active = tf.cast(tf.where(tf.reduce_any(roll > 0.5, axis=0))[:, 0], tf.int32)
-    lowest = tf.reduce_min(tf.concat([active, [music_data.KEYS - 1]], 0))
-    highest = tf.reduce_max(tf.concat([active, [0]], 0))
-    down = tf.minimum(most, lowest)
-    up = tf.minimum(most, music_data.KEYS - 1 - highest)
-    shift = tf.random.uniform((), -down, up + 1, dtype=tf.int32)
-    padded = tf.pad(roll, [[0, 0], [most, most]])
-    return padded[:, most - shift : most - shift + music_data.KEYS]
+    active = np.flatnonzero(roll.max(axis=0) > 0.5)
+    if not len(active):
+        return roll
+    down = min(most, int(active[0]))
+    up = min(most, music_data.KEYS - 1 - int(active[-1]))
+    return np.roll(roll, int(rng.integers(-down, up + 1)), axis=1)
 
 
-def pipeline(
-    rolls: list[np.ndarray], batch_size: int, *, shuffle: bool = False, transpose: int = 0, seed: int = 0
-) -> tf.data.Dataset:
-    """Batches of (frames 0..T-2, frames 1..T-1, weight 1 per real frame), zero-padded to the longest piece."""
-    lengths = [len(roll) for roll in rolls]
-    ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(rolls).astype(np.float32), lengths)
-    dataset = tf.data.Dataset.from_tensor_slices(ragged)
-    if shuffle:
-        dataset = dataset.shuffle(len(rolls), seed=seed, reshuffle_each_iteration=True)
-    if transpose:
-        dataset = dataset.map(lambda roll: _random_transposition(roll, transpose))
+def padded_length(frames: int, bucketed: bool) -> int:
+    """The time axis of a batch whose longest piece has `frames` steps.
 
-    def shifted(roll):
-        # Padding frames come after a piece's end, so they cannot reach its outputs; weight 0 drops their loss.
-        return roll[:-1], roll[1:], tf.ones(tf.shape(roll)[0] - 1)
+    JAX and PyTorch compile the training step once per input shape, so off TensorFlow the length is rounded up to
+    one of four sizes per octave (at most a quarter more frames, whose weight is 0); TensorFlow takes any length.
+    """
+    if not bucketed:
+        return frames
+    granule = max(8, 2 ** (frames.bit_length() - 3))
+    return -(-frames // granule) * granule
 
-    return dataset.map(shifted).padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+class PianoRollBatches(keras.utils.PyDataset):
+    """Batches of (frames 0..T-2, frames 1..T-1, weight 1 per real frame), zero-padded to the longest piece.
+
+    Padding frames come after a piece's end, so they cannot reach its outputs, and their weight 0 drops their loss.
+    With `shuffle` the pieces are drawn in a new order every epoch; with `transpose`, each piece is shifted by a new
+    random transposition every time it is drawn.
+    """
+
+    def __init__(
+        self,
+        rolls: list[np.ndarray],
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        transpose: int = 0,
+        seed: int = 0,
+        bucketed: bool | None = None,
+    ):
+        super().__init__()
+        self.rolls = [np.asarray(roll, np.float32) for roll in rolls]
+        self.batch_size, self.shuffle, self.transpose = batch_size, shuffle, transpose
+        self.bucketed = not training.on_tensorflow() if bucketed is None else bucketed
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.rolls))
+        if shuffle:
+            self.rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        return -(-len(self.rolls) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        chosen = [self.rolls[i] for i in self.order[index * self.batch_size : (index + 1) * self.batch_size]]
+        if self.transpose:
+            chosen = [random_transposition(roll, self.transpose, self.rng) for roll in chosen]
+        steps = padded_length(max(len(roll) for roll in chosen) - 1, self.bucketed)
+        inputs = np.zeros((len(chosen), steps, music_data.KEYS), np.float32)
+        targets = np.zeros_like(inputs)
+        weights = np.zeros((len(chosen), steps), np.float32)
+        for row, roll in enumerate(chosen):
+            inputs[row, : len(roll) - 1] = roll[:-1]
+            targets[row, : len(roll) - 1] = roll[1:]
+            weights[row, : len(roll) - 1] = 1.0
+        return inputs, targets, weights
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.rng.shuffle(self.order)
 
 
 # --- model and evaluation ----------------------------------------------------------------------------------------
@@ -180,23 +219,34 @@ def compile_model(model: keras.Model, config: MusicConfig) -> None:
     )
 
 
-def evaluate(model: keras.Model, rolls: list[np.ndarray], batch_size: int = 32) -> dict[str, float]:
-    """Exact figures over every frame of every piece: NLL per frame (nats) and Bay et al.'s frame accuracy."""
+def _inference(model: keras.Model):
+    """The model's forward pass on NumPy frames, compiled once for every batch shape on TensorFlow."""
+    if not training.on_tensorflow():
+        return model.predict_on_batch
+    import tensorflow as tf
+
     # One signature for every batch shape: pieces differ in length and would otherwise retrace per batch.
     forward = tf.function(
         lambda x: model(x, training=False),
         input_signature=[tf.TensorSpec((None, None, music_data.KEYS), tf.float32)],
     )
+    return lambda inputs: forward(tf.constant(inputs))
+
+
+def evaluate(model: keras.Model, rolls: list[np.ndarray], batch_size: int = 32) -> dict[str, float]:
+    """Exact figures over every frame of every piece: NLL per frame (nats) and Bay et al.'s frame accuracy."""
+    forward = _inference(model)
+    bucketed = not training.on_tensorflow()
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     total_nll, frames = 0.0, 0
     true_positives = false_positives = false_negatives = 0.0
     for start in range(0, len(order), batch_size):
         batch = [rolls[i] for i in order[start : start + batch_size]]
-        longest = max(len(roll) for roll in batch)
-        padded = np.zeros((len(batch), longest, music_data.KEYS), np.float32)
+        steps = padded_length(max(len(roll) for roll in batch) - 1, bucketed)
+        inputs = np.zeros((len(batch), steps, music_data.KEYS), np.float32)
         for row, roll in enumerate(batch):
-            padded[row, : len(roll)] = roll
-        logits = np.asarray(forward(tf.constant(padded[:, :-1])))
+            inputs[row, : len(roll) - 1] = roll[:-1]
+        logits = np.asarray(forward(inputs))
         for row, roll in enumerate(batch):
             steps = len(roll) - 1
             total_nll += float(frame_nll_numpy(roll[1:], logits[row, :steps]).sum())
@@ -322,10 +372,10 @@ def run(config: MusicConfig) -> RunResult:
     training.set_seed(config.seed)
     data = load_data(config)
     run_dir = runs.run_directory(config)
-    train = pipeline(
+    train = PianoRollBatches(
         data.splits["train"], config.batch_size, shuffle=True, transpose=config.transpose, seed=config.seed
     )
-    valid = pipeline(data.splits["valid"], config.batch_size)
+    valid = PianoRollBatches(data.splits["valid"], config.batch_size)
     with training.distribution_strategy(config).scope():
         model = build_model(config)
         initialise_output_bias(model, data.splits["train"])

@@ -113,15 +113,58 @@ def test_output_bias_starts_at_each_keys_base_rate(rng):
 
 
 def test_transposition_moves_every_note_together_and_stays_on_the_keyboard():
-    import tensorflow as tf
-
     roll, _ = music_data.pitches_to_roll([[22, 60, 64], [23, 67], [], [21, 105]])
-    for _ in range(20):
-        moved = np.asarray(music_app._random_transposition(tf.constant(roll), 5))
+    rng = np.random.default_rng(0)
+    shifts = set()
+    for _ in range(40):
+        moved = music_app.random_transposition(roll, 5, rng)
         assert moved.sum() == roll.sum()
         shift = int(np.flatnonzero(moved[0])[0] - np.flatnonzero(roll[0])[0])
         assert 0 <= shift <= 3  # A0 (21) cannot go down, and 105 can go up three keys to C8
         assert np.array_equal(np.roll(roll, shift, axis=1), moved)
+        shifts.add(shift)
+    assert shifts == {0, 1, 2, 3}
+
+
+def test_batches_shift_targets_by_one_frame_and_weigh_only_real_frames():
+    rng = np.random.default_rng(1)
+    rolls = [(rng.random((length, music_data.KEYS)) < 0.1).astype(np.float32) for length in (5, 9, 30)]
+    batches = music_app.PianoRollBatches(rolls, 2, bucketed=False)
+    assert len(batches) == 2
+    inputs, targets, weights = batches[0]
+    assert inputs.shape == targets.shape == (2, 8, music_data.KEYS)
+    np.testing.assert_array_equal(inputs[1], rolls[1][:-1])
+    np.testing.assert_array_equal(targets[1], rolls[1][1:])
+    np.testing.assert_array_equal(weights.sum(axis=1), [4, 8])
+    assert not inputs[0, 4:].any() and not targets[0, 4:].any()
+    # Bucketed (JAX, PyTorch): 29 steps become 32, the three extra frames weigh nothing.
+    inputs, _, weights = music_app.PianoRollBatches(rolls, 2, bucketed=True)[1]
+    assert inputs.shape == (1, 32, music_data.KEYS)
+    assert weights.sum() == 29
+
+
+def test_bucketed_lengths_waste_at_most_a_quarter_and_are_few():
+    lengths = {music_app.padded_length(frames, bucketed=True) for frames in range(1, 2001)}
+    for frames in range(1, 2001):
+        padded = music_app.padded_length(frames, bucketed=True)
+        assert frames <= padded <= max(frames + 7, frames * 5 // 4)
+    assert len(lengths) < 40
+    assert music_app.padded_length(29, bucketed=False) == 29
+
+
+def test_shuffled_batches_repeat_by_seed_and_change_order_between_epochs():
+    rolls = [np.full((3 + i, music_data.KEYS), i, np.float32) for i in range(6)]
+
+    def first_inputs(seed):
+        batches = music_app.PianoRollBatches(rolls, 2, shuffle=True, seed=seed, bucketed=False)
+        epochs = []
+        for _ in range(3):
+            epochs.append([batches[i][0][:, 0, 0].tolist() for i in range(len(batches))])
+            batches.on_epoch_end()
+        return epochs
+
+    assert first_inputs(4) == first_inputs(4)
+    assert len({str(epoch) for epoch in first_inputs(4)}) > 1
 
 
 def test_generate_writes_midi_wav_and_png_that_parse_back(smoke_run, tmp_path, capsys):
