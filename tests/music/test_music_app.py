@@ -6,6 +6,7 @@ import subprocess
 import sys
 import wave
 
+import keras
 import numpy as np
 import pytest
 
@@ -238,3 +239,18 @@ def test_command_line_exits_with_status_2_on_a_missing_run(tmp_path):
     assert completed.returncode == 2
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m gallery.music: error:") and "does not exist" in last
+
+
+def test_plateau_schedule_halves_the_rate_after_a_third_of_the_patience_without_progress():
+    config = music_app.MusicConfig.from_preset("smoke", schedule="plateau", patience=9, learning_rate=0.004)
+    model = music_app.build_model(config)
+    music_app.compile_model(model, config)
+    (callback,) = music_app.learning_rate_schedule(config)
+    callback.set_model(model)
+    callback.on_train_begin()
+    rates = []
+    for epoch, nll in enumerate([9.0, 8.0, 8.1, 8.2, 8.05, 8.3, 8.4]):
+        callback.on_epoch_end(epoch, {"val_nll": nll})
+        rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+    assert rates == pytest.approx([0.004] * 4 + [0.002] * 3)
+    assert music_app.learning_rate_schedule(music_app.MusicConfig.from_preset("smoke")) == []
