@@ -87,7 +87,7 @@ class LanguageModelConfig(RunConfig):
     layers: int = override("layers", 1)
     epochs: int = override("epochs", 30)
     batch_size: int = override("batch_size", 64)
-    learning_rate: float = override("learning_rate", 3e-3)
+    learning_rate: float = override("learning_rate", 8e-3)
     patience: int = override("patience", 5)
     budget_seconds: float = override("budget_seconds", 600.0)
     level: str = option("char", "model characters, or words/punctuation/whitespace", choices=text_data.LEVELS)
