@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up chatter (CUDA probes on a CPU machine) kept off stderr.
+    """Import TensorFlow and probe its devices with their C++ chatter (CUDA on a CPU machine) kept off stderr.
 
     The messages are printed before TensorFlow reads TF_CPP_MIN_LOG_LEVEL, so the variable cannot hide them.
     Set TF_CPP_MIN_LOG_LEVEL=0 to see them. Python errors still surface: stderr is restored before they are raised.
@@ -24,7 +24,11 @@ def _import_tensorflow_quietly() -> None:
     try:
         sys.stderr.flush()
         os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        # The CUDA probe runs at the first device query, not at import; on a machine without a GPU it prints
+        # "failed call to cuInit", so it is made here, while stderr is still muted.
+        tensorflow.config.list_physical_devices("GPU")
     finally:
         os.dup2(saved, 2)
         os.close(saved)
