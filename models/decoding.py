@@ -16,8 +16,9 @@ import numpy as np
 from models.templates import InferenceModels
 
 
-def _compiled(model: keras.Model):
-    """The model's inference call, compiled: a tf.function on TensorFlow, Keras's predict step elsewhere."""
+def compiled_call(model: keras.Model):
+    """The model's inference call on NumPy inputs, compiled: a tf.function that relaxes to varying shapes on
+    TensorFlow, Keras's predict step on JAX and PyTorch."""
     if keras.backend.backend() != "tensorflow":
         return model.predict_on_batch
     import tensorflow as tf
@@ -30,8 +31,8 @@ class StepRunner:
 
     def __init__(self, inference: InferenceModels):
         self.inference = inference
-        self._step = _compiled(inference.step)
-        self._start = _compiled(inference.start) if inference.start is not None else None
+        self._step = compiled_call(inference.step)
+        self._start = compiled_call(inference.start) if inference.start is not None else None
 
     def start(self, start_inputs=None, batch_size: int | None = None):
         """Context and initial states: from the start model when there is one, zeros otherwise."""

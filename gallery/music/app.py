@@ -39,7 +39,7 @@ from gallery.config import RunConfig, option, override
 from gallery.errors import UsageError
 from gallery.music import render
 from gallery.music.metrics import FrameAccuracy, FrameNLL, FrameNLLMetric, frame_counts_numpy, frame_nll_numpy
-from models.decoding import StepRunner
+from models.decoding import StepRunner, compiled_call
 from models.templates import many_to_many, many_to_many_inference
 
 PRIMER_FRAMES_KEPT = 64  # frames of each valid/test piece stored in the run folder for `generate --primer`
@@ -240,23 +240,9 @@ def compile_model(model: keras.Model, config: MusicConfig) -> None:
     )
 
 
-def _inference(model: keras.Model):
-    """The model's forward pass on NumPy frames, compiled once for every batch shape on TensorFlow."""
-    if not training.on_tensorflow():
-        return model.predict_on_batch
-    import tensorflow as tf
-
-    # One signature for every batch shape: pieces differ in length and would otherwise retrace per batch.
-    forward = tf.function(
-        lambda x: model(x, training=False),
-        input_signature=[tf.TensorSpec((None, None, music_data.KEYS), tf.float32)],
-    )
-    return lambda inputs: forward(tf.constant(inputs))
-
-
 def evaluate(model: keras.Model, rolls: list[np.ndarray], batch_size: int = 32) -> dict[str, float]:
     """Exact figures over every frame of every piece: NLL per frame (nats) and Bay et al.'s frame accuracy."""
-    forward = _inference(model)
+    forward = compiled_call(model)
     bucketed = not training.on_tensorflow()
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     total_nll, frames = 0.0, 0
