@@ -1,9 +1,9 @@
 """Sentence pairs for translation: numbers written in words (num2words), tab-separated files, and `tfds:` sources.
 
 Every source returns a `PairSplits` of (source text, target text) lists for train, validation and test, plus what
-was read and skipped. Tokenisation is a `Tokenizer` around `keras.layers.TextVectorization` with a standardisation
-that lower-cases, keeps accents and Spanish punctuation (¿ ¡), and separates punctuation from words; its vocabulary
-is a plain list of strings (saved as JSON by the app), with the reserved ids below.
+was read and skipped. Tokenisation is a `Tokenizer` that gives `keras.layers.TextVectorization`'s ids, in Python,
+with a standardisation that lower-cases, keeps accents and Spanish punctuation (¿ ¡), and separates punctuation from
+words; its vocabulary is a plain list of strings (saved as JSON by the app), with the reserved ids below.
 
     number_pairs("en", "es", count=24000)      # "three hundred and forty-two" -> "trescientos cuarenta y dos"
     read_tsv("spa.txt", reverse=True)           # Anki/Tatoeba: source<TAB>target[<TAB>attribution]
@@ -15,13 +15,13 @@ The number data is split by number: a test number never appears in training, in 
 from __future__ import annotations
 
 import random
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 PAD, UNK, START, END = 0, 1, 2, 3
 RESERVED = ["", "[UNK]", "[start]", "[end]"]
@@ -249,14 +249,26 @@ def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0, max_pair
 
 # --- tokenisation ------------------------------------------------------------------------------------------------
 
+# TextVectorization's rules, in Python so that translation runs on any Keras backend (TensorFlow not needed):
+# RE2's `\s` and `tf.strings.split` know ASCII whitespace only, so a no-break space stays inside a token here too.
+_WHITESPACE_RUN = re.compile(r"[\t\n\f\r ]+")
+_SPLIT = re.compile(r"[ \t\n\v\f\r]+")
+_PUNCTUATION_RE = re.compile(f"({PUNCTUATION})")
 
-def standardize(text: tf.Tensor, level: str = "word") -> tf.Tensor:
+
+def standardize(text: str, level: str = "word") -> str:
     """Lower-case (Unicode-aware, accents kept), punctuation split off as tokens at word level, spaces collapsed."""
-    text = tf.strings.lower(text, encoding="utf-8")
+    text = text.lower()
     if level == "word":
-        text = tf.strings.regex_replace(text, f"({PUNCTUATION})", r" \1 ")
-    text = tf.strings.regex_replace(text, r"\s+", " ")
-    return tf.strings.strip(text)
+        text = _PUNCTUATION_RE.sub(r" \1 ", text)
+    return _WHITESPACE_RUN.sub(" ", text).strip(" \t\n\v\f\r")
+
+
+def split(text: str, level: str = "word") -> list[str]:
+    """The tokens of one standardised text: words, or every character (spaces included)."""
+    if level == "char":
+        return list(text)
+    return [token for token in _SPLIT.split(text) if token]
 
 
 def check_level(level: str) -> None:
@@ -265,9 +277,12 @@ def check_level(level: str) -> None:
 
 
 class Tokenizer:
-    """Text <-> token ids with `keras.layers.TextVectorization`; id 0 pads, then [UNK], [start], [end].
+    """Text <-> token ids; id 0 pads, then [UNK], [start], [end], then the vocabulary, most frequent first.
 
-    The vocabulary is a list of strings whose index is the id, so it round-trips through JSON.
+    It gives the ids `keras.layers.TextVectorization` gives with the same standardisation and vocabulary
+    (`text_vectorization()` builds that layer, for a tf.data pipeline or an exported model; a test holds the two
+    equal), but runs in Python, so training and decoding need no TensorFlow. The vocabulary is a list of strings
+    whose index is the id, so it round-trips through JSON.
     """
 
     def __init__(self, vocabulary: Sequence[str], level: str = "word"):
@@ -277,50 +292,48 @@ class Tokenizer:
             raise ValueError(f"a vocabulary starts with the reserved tokens {RESERVED}")
         self.vocabulary = vocabulary
         self.level = level
-        import keras
-
-        self.layer = keras.layers.TextVectorization(
-            standardize=partial(standardize, level=level),
-            split="character" if level == "char" else "whitespace",
-            vocabulary=vocabulary[2:],
-            ragged=True,
-        )
         self.index = {token: i for i, token in enumerate(vocabulary)}
 
     @classmethod
     def fit(cls, texts: Sequence[str], level: str = "word", max_tokens: int = 0) -> Tokenizer:
         """The vocabulary of `texts`, most frequent tokens first, at most `max_tokens` ids in all (0 = no cap)."""
-        import keras
-
         check_level(level)
-        adapter = keras.layers.TextVectorization(
-            max_tokens=(max_tokens - 2) if max_tokens else None,
-            standardize=partial(standardize, level=level),
-            split="character" if level == "char" else "whitespace",
-        )
-        adapter.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(1024))
-        learned = [str(token) for token in adapter.get_vocabulary()[2:] if str(token) not in RESERVED]
-        return cls(RESERVED + learned, level)
+        counts = Counter(token for text in texts for token in split(standardize(text, level), level))
+        counts.pop("", None)
+        # TextVectorization's order: by count, ties by the tokens' UTF-8 bytes, both descending.
+        ranked = sorted(counts, key=lambda token: (counts[token], token.encode("utf-8")), reverse=True)
+        if max_tokens:
+            ranked = ranked[: max(max_tokens - len(RESERVED), 0)]
+        return cls(RESERVED + [token for token in ranked if token not in RESERVED], level)
 
     def __len__(self) -> int:
         return len(self.vocabulary)
 
     def pieces(self, texts: Sequence[str]) -> list[list[str]]:
         """The tokens of each text after standardisation (what the ids stand for, before the vocabulary lookup)."""
-        if not texts:
-            return []
-        standard = standardize(tf.constant(list(texts)), self.level)
-        if self.level == "char":
-            split = tf.strings.unicode_split(standard, "UTF-8")
-        else:
-            split = tf.strings.split(standard)
-        return [[token.decode("utf-8") for token in row] for row in split.to_list()]
+        return [split(standardize(text, self.level), self.level) for text in texts]
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (unknown tokens become [UNK]); no start or end token."""
-        if not texts:
-            return []
-        return [list(map(int, row)) for row in self.layer(tf.constant(list(texts))).to_list()]
+        return [[self.index.get(token, UNK) for token in row] for row in self.pieces(texts)]
+
+    def text_vectorization(self):
+        """The same tokenizer as a `keras.layers.TextVectorization` layer (needs TensorFlow): ragged ids out."""
+        import keras
+        import tensorflow as tf
+
+        def standardize_tensor(text):
+            text = tf.strings.lower(text, encoding="utf-8")
+            if self.level == "word":
+                text = tf.strings.regex_replace(text, f"({PUNCTUATION})", r" \1 ")
+            return tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+
+        return keras.layers.TextVectorization(
+            standardize=standardize_tensor,
+            split="character" if self.level == "char" else "whitespace",
+            vocabulary=self.vocabulary[2:],
+            ragged=True,
+        )
 
     def unknown(self, text: str) -> list[str]:
         """The tokens of `text` that the vocabulary lacks."""
@@ -337,8 +350,6 @@ class Tokenizer:
 
 def detokenize(text: str) -> str:
     """Standardised word-level text made readable: no space before closing punctuation or after ¿ ¡ and hyphens."""
-    import re
-
     text = re.sub(r" ([.,!?;:…)»])", r"\1", text)
     text = re.sub(r"([¿¡(«]) ", r"\1", text)
     return re.sub(r" - ", "-", text)

@@ -49,10 +49,16 @@ class RunConfig:
     layers: int = option(1, "stacked recurrent layers", minimum=1)
     bidirectional: bool = option(False, "read sequences both ways (encoders and classifiers only)")
     dropout: float = option(0.0, "dropout between recurrent layers", minimum=0.0)
+    recurrent_dropout: float = option(
+        0.0, "dropout of the recurrent state at every step, one mask per sequence (LSTM, GRU, SimpleRNN)", minimum=0.0
+    )
     epochs: int = option(10, "maximum training epochs", minimum=1)
     batch_size: int = option(64, "examples per training batch", minimum=1)
     learning_rate: float = option(1e-3, "Adam learning rate", minimum=0.0)
     clipnorm: float = option(1.0, "clip each gradient to this global norm (0 = off)", minimum=0.0)
+    weight_decay: float = option(
+        0.0, "decoupled weight decay (AdamW): each step shrinks every weight by learning rate x this", minimum=0.0
+    )
     patience: int = option(5, "early stopping: epochs without validation improvement", minimum=1)
     budget_seconds: float = option(0.0, "stop training after this many seconds (0 = no limit)", minimum=0.0)
     seed: int = option(0, "random seed: the same data, initial weights and batch order every time", minimum=0)
@@ -107,6 +113,10 @@ class RunConfig:
             raise UsageError(f"--bidirectional {self.UNIDIRECTIONAL_REASON}")
         if self.dropout >= 1:
             raise UsageError(f"--dropout must be below 1, got {self.dropout}")
+        if self.recurrent_dropout >= 1:
+            raise UsageError(f"--recurrent-dropout must be below 1, got {self.recurrent_dropout}")
+        if self.recurrent_dropout and (self.cell == "none" or self.activation == "maxout"):
+            raise UsageError("--recurrent-dropout needs a recurrent cell (lstm, gru, or rnn other than maxout)")
         if self.cell != "rnn" and self.activation != "tanh":
             raise UsageError(
                 f"--activation {self.activation} applies to --cell rnn only; LSTM and GRU keep their gates' tanh"
@@ -120,6 +130,7 @@ class RunConfig:
             "activation": self.activation,
             "bidirectional": self.bidirectional,
             "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
         }
         values.update(changes)
         return RNNSpec(**values)

@@ -72,8 +72,11 @@ def distribution_strategy(config: RunConfig):
 
 
 def optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
-    """Adam with gradient-norm clipping: the usual defence against exploding RNN gradients."""
-    return keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm or None)
+    """Adam with gradient-norm clipping (the usual defence against exploding RNN gradients), AdamW's decoupled
+    weight decay when asked for."""
+    return keras.optimizers.Adam(
+        learning_rate=config.learning_rate, clipnorm=config.clipnorm or None, weight_decay=config.weight_decay or None
+    )
 
 
 @dataclass

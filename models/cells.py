@@ -153,6 +153,7 @@ def recurrent_layer(
     activation: str = "tanh",
     *,
     explicit: bool = False,
+    recurrent_dropout: float = 0.0,
     return_sequences: bool = True,
     return_state: bool = True,
     name: str | None = None,
@@ -160,14 +161,19 @@ def recurrent_layer(
     """A Keras recurrent layer for a registered cell name.
 
     `explicit=True` runs the vanilla cell on `VanillaRNNCell` (the formula written out) instead of SimpleRNN;
-    it exists for teaching, SimpleRNN is the faster default.
+    it exists for teaching, SimpleRNN is the faster default. `recurrent_dropout` drops units of the state fed
+    back at each step, one mask per sequence (Gal & Ghahramani 2016); Keras's LSTM, GRU and SimpleRNN have it.
     """
     check_cell(cell, activation)
+    if recurrent_dropout and (cell == NO_RECURRENCE or activation == "maxout" or explicit):
+        raise ValueError("recurrent dropout needs an LSTM, GRU or SimpleRNN layer (not maxout, explicit or none)")
     if cell == NO_RECURRENCE:
         if not return_sequences:
             raise ValueError("the no-recurrence baseline returns a sequence; pool it to get one vector")
         return NoRecurrence(units, name=name)
     common = {"return_sequences": return_sequences, "return_state": return_state, "name": name}
+    if recurrent_dropout:
+        common["recurrent_dropout"] = recurrent_dropout
     if cell == "lstm":
         return keras.layers.LSTM(units, **common)
     if cell == "gru":

@@ -25,6 +25,7 @@ class RNNSpec:
     bidirectional: bool = False
     dropout: float = 0.0
     explicit: bool = False
+    recurrent_dropout: float = 0.0
 
     def __post_init__(self):
         check_cell(self.cell, self.activation)
@@ -36,6 +37,8 @@ class RNNSpec:
             raise ValueError("the no-recurrence baseline has no direction; leave bidirectional off")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0.0 <= self.recurrent_dropout < 1.0:
+            raise ValueError(f"recurrent dropout must be in [0, 1), got {self.recurrent_dropout}")
 
 
 class RecurrentStack:
@@ -45,13 +48,20 @@ class RecurrentStack:
         self.spec = spec
         self.prefix = prefix
         self.layers = []
+        options = {
+            "cell": spec.cell,
+            "units": spec.units,
+            "activation": spec.activation,
+            "explicit": spec.explicit,
+            "recurrent_dropout": spec.recurrent_dropout,
+        }
         for index in range(spec.layers):
             name = f"{prefix}_{index}"
             if spec.bidirectional:
-                inner = recurrent_layer(spec.cell, spec.units, spec.activation, explicit=spec.explicit)
+                inner = recurrent_layer(**options)
                 layer = keras.layers.Bidirectional(inner, name=name)
             else:
-                layer = recurrent_layer(spec.cell, spec.units, spec.activation, explicit=spec.explicit, name=name)
+                layer = recurrent_layer(**options, name=name)
             self.layers.append(layer)
         self.dropouts = [
             keras.layers.Dropout(spec.dropout, name=f"{prefix}_dropout_{index}") if spec.dropout > 0 else None

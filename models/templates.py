@@ -503,7 +503,9 @@ def seq2seq(
     check_attention(attention)
     if spec.cell == "none" and attention == "none":
         raise ValueError("without recurrence the decoder sees the source only through attention; set attention")
-    decoder_spec = RNNSpec(spec.cell, spec.units, spec.layers, spec.activation, False, spec.dropout, spec.explicit)
+    decoder_spec = RNNSpec(
+        spec.cell, spec.units, spec.layers, spec.activation, False, spec.dropout, spec.explicit, spec.recurrent_dropout
+    )
     cfg = {
         "units": spec.units,
         "source_vocab": source_vocab,

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from datasets import captions as caption_data
 from datasets import scenes as scene_data
+from datasets.batches import ArrayBatches
 from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
 from gallery.config import RunConfig, option, override
@@ -187,25 +187,29 @@ def load_data(config: CaptioningConfig) -> tuple[dict[str, Split], caption_data.
     return splits, vocabulary, data.source
 
 
-def training_dataset(split: Split, vocabulary, config: CaptioningConfig, shuffle: bool) -> tf.data.Dataset:
-    """Batches of ((image, caption inputs), caption targets), one reference per image, drawn afresh each epoch."""
-    most = max(len(group) for group in split.references)
-    # Padded to the longest caption, not to max_length: every padded step still costs a step of the recurrence.
-    longest = min(config.max_length, max(len(vocabulary.encode(text)) for group in split.references for text in group))
-    inputs = np.zeros((len(split.references), most, longest + 1), np.int32)
-    targets = np.zeros_like(inputs)
-    for row, group in enumerate(split.references):
-        inputs[row, : len(group)], targets[row, : len(group)] = vocabulary.teacher_forcing(group, longest)
-    counts = np.array([len(group) for group in split.references], np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((split.images, inputs, targets, counts))
-    if shuffle:
-        dataset = dataset.shuffle(len(counts), seed=config.seed, reshuffle_each_iteration=True)
+class CaptionBatches(ArrayBatches):
+    """Batches of ((image, caption inputs), caption targets): one reference per image, drawn afresh every time the
+    image is drawn when shuffling, the first reference otherwise."""
 
-    def pick(image, caption_inputs, caption_targets, count):
-        choice = tf.random.uniform((), 0, count, dtype=tf.int32) if shuffle else 0
-        return (tf.cast(image, tf.float32), caption_inputs[choice]), caption_targets[choice]
+    def __init__(self, split: Split, vocabulary, config: CaptioningConfig, shuffle: bool):
+        most = max(len(group) for group in split.references)
+        # Padded to the longest caption, not to max_length: every padded step still costs a step of the recurrence.
+        longest = min(
+            config.max_length, max(len(vocabulary.encode(text)) for group in split.references for text in group)
+        )
+        inputs = np.zeros((len(split.references), most, longest + 1), np.int32)
+        targets = np.zeros_like(inputs)
+        for row, group in enumerate(split.references):
+            inputs[row, : len(group)], targets[row, : len(group)] = vocabulary.teacher_forcing(group, longest)
+        self.counts = np.array([len(group) for group in split.references], np.int32)
+        super().__init__(split.images, inputs, targets, batch_size=config.batch_size, shuffle=shuffle, seed=config.seed)
 
-    return dataset.map(pick, num_parallel_calls=1, deterministic=True).batch(config.batch_size).prefetch(2)
+    def __getitem__(self, index: int):
+        rows = self.rows(index)
+        images, inputs, targets = (array[rows] for array in self.arrays)
+        choice = self.rng.integers(0, self.counts[rows]) if self.shuffle else np.zeros(len(rows), np.int64)
+        picked = np.arange(len(rows))
+        return (images.astype(np.float32), inputs[picked, choice]), targets[picked, choice]
 
 
 # --- model ---------------------------------------------------------------------------------------------------------
@@ -468,8 +472,8 @@ def run(config: CaptioningConfig) -> RunResult:
     key = "val_semantic_accuracy" if synthetic else "val_bleu4"
     result = training.fit(
         model,
-        training_dataset(splits["train"], vocabulary, config, shuffle=True),
-        training_dataset(splits["validation"], vocabulary, config, shuffle=False),
+        CaptionBatches(splits["train"], vocabulary, config, shuffle=True),
+        CaptionBatches(splits["validation"], vocabulary, config, shuffle=False),
         config,
         run_dir,
         monitor=key,

@@ -49,6 +49,8 @@ class HelloConfig(RunConfig):
         super().validate()
         if len(self.data) < 2:
             raise UsageError(f"--data must be a word of at least two characters to predict, got {self.data!r}")
+        if self.recurrent_dropout:
+            raise UsageError("--recurrent-dropout does not apply to hello: its cell writes the formula out; leave it 0")
 
 
 def vocabulary(word: str) -> list[str]:

@@ -32,9 +32,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import sacrebleu
-import tensorflow as tf
 
 from datasets import pairs as pairdata
+from datasets.batches import ArrayBatches
 from datasets.pairs import END, START, PairSplits, Tokenizer, detokenize
 from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
@@ -134,13 +134,13 @@ class Encoded:
     target_in: np.ndarray
     target_out: np.ndarray
 
-    def dataset(self, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    def batches(self, batch_size: int, shuffle_seed: int | None = None) -> ArrayBatches:
         weights = (self.target_out != 0).astype(np.float32)
         inputs = {"source": self.source, "target_in": self.target_in}
-        dataset = tf.data.Dataset.from_tensor_slices((inputs, self.target_out, weights))
-        if shuffle_seed is not None:
-            dataset = dataset.shuffle(len(self.source), seed=shuffle_seed, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ArrayBatches(
+            inputs, self.target_out, weights, batch_size=batch_size, shuffle=shuffle_seed is not None,
+            seed=shuffle_seed or 0,
+        )  # fmt: skip
 
 
 def encode_pairs(pairs: list[tuple[str, str]], source: Tokenizer, target: Tokenizer) -> Encoded:
@@ -366,8 +366,8 @@ def run(config: TranslationConfig) -> RunResult:
     summary = ValidationExactMatch(model, data.validation[:256], source, target, max_source, max_target)
     result = training.fit(
         model,
-        train.dataset(config.batch_size, shuffle_seed=config.seed),
-        validation.dataset(config.batch_size),
+        train.batches(config.batch_size, shuffle_seed=config.seed),
+        validation.batches(config.batch_size),
         config,
         run_dir,
         epoch_summary=summary,

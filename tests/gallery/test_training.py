@@ -88,3 +88,36 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
+
+
+def test_weight_decay_is_decoupled_and_shrinks_weights_without_gradient():
+    assert training.optimizer(RunConfig()).weight_decay is None
+    optimizer = training.optimizer(RunConfig(weight_decay=0.5, learning_rate=0.1, clipnorm=0.0))
+    weight = keras.Variable(np.ones(3, np.float32))
+    optimizer.apply_gradients([(np.zeros(3, np.float32), weight)])
+    # AdamW: w <- w - lr * wd * w, even where the gradient (and so Adam's own step) is zero.
+    np.testing.assert_allclose(weight.numpy(), 1 - 0.1 * 0.5, rtol=1e-6)
+
+
+def test_array_batches_cover_every_row_once_per_epoch_in_a_new_order():
+    from datasets.batches import ArrayBatches
+
+    inputs = {"a": np.arange(10), "b": np.arange(10) * 10}
+    batches = ArrayBatches(inputs, np.arange(10) + 100, batch_size=4, shuffle=True, seed=1)
+    assert len(batches) == 3
+
+    def epoch():
+        rows = [batches[i] for i in range(len(batches))]
+        for x, y in rows:
+            np.testing.assert_array_equal(x["b"], x["a"] * 10)
+            np.testing.assert_array_equal(y, x["a"] + 100)
+        return np.concatenate([x["a"] for x, _ in rows])
+
+    first = epoch()
+    batches.on_epoch_end()
+    second = epoch()
+    assert sorted(first) == sorted(second) == list(range(10))
+    assert list(first) != list(second)
+    fixed = ArrayBatches(np.arange(5), np.arange(5), np.ones(5), batch_size=2)
+    assert [len(fixed[i][2]) for i in range(len(fixed))] == [2, 2, 1]
+    assert list(fixed[0][0]) == [0, 1]

@@ -70,3 +70,22 @@ def test_unknown_cell_and_activation_name_the_choices():
 def test_registry_lists_the_lecture():
     assert CELLS == ("rnn", "lstm", "gru")
     assert set(ACTIVATIONS) == {"tanh", "sigmoid", "relu", "leaky_relu", "elu", "maxout"}
+
+
+def test_recurrent_dropout_reaches_the_keras_layers_and_only_acts_in_training(rng):
+    from models.stacks import RecurrentStack
+
+    stack = RecurrentStack(RNNSpec("lstm", 8, 2, recurrent_dropout=0.5), "rnn")
+    assert [layer.cell.recurrent_dropout for layer in stack.layers] == [0.5, 0.5]
+    inputs = keras.Input((None, 3))
+    sequence, _ = stack(inputs)
+    model = keras.Model(inputs, sequence)
+    x = rng.normal(size=(4, 6, 3)).astype("float32")
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    assert not np.allclose(model(x, training=True), model(x, training=False))
+    assert recurrent_layer("gru", 4, recurrent_dropout=0.2).cell.recurrent_dropout == 0.2
+    for refused in ({"cell": "rnn", "activation": "maxout"}, {"cell": "rnn", "explicit": True}, {"cell": "none"}):
+        with pytest.raises(ValueError, match="recurrent dropout needs"):
+            recurrent_layer(units=4, recurrent_dropout=0.2, **refused)
+    with pytest.raises(ValueError, match="recurrent dropout must be in"):
+        RNNSpec("lstm", 4, recurrent_dropout=1.0)

@@ -103,6 +103,29 @@ def test_character_level_tokens():
         Tokenizer.fit(["x"], level="byte")
 
 
+@pytest.mark.parametrize("level", ["word", "char"])
+def test_tokenizer_gives_the_ids_and_vocabulary_of_text_vectorization(level):
+    tf = pytest.importorskip("tensorflow")
+    import keras
+
+    texts = [
+        "¿Dónde está el niño?",
+        "¡Hola, señor! ¿Qué tal?",
+        'I don\'t know (yet)... "Fine" - ok;  tabs\tand\nlines',
+        "ÉCOLE élève Straße",
+        "a\u00a0no-break space",
+        "",
+        "el el el la la los",
+    ]
+    tokenizer = Tokenizer.fit(texts, level, max_tokens=24)
+    layer = tokenizer.text_vectorization()
+    adapter = keras.layers.TextVectorization(max_tokens=22, standardize=layer._standardize, split=layer._split)
+    adapter.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(4))
+    assert tokenizer.vocabulary[4:] == [str(token) for token in adapter.get_vocabulary()[2:]]
+    assert len(tokenizer) == 24
+    assert tokenizer.encode(texts) == [list(map(int, row)) for row in layer(tf.constant(texts)).to_list()]
+
+
 def test_tfds_source_under_mock_data():
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=12):
