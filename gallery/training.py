@@ -21,6 +21,7 @@ from typing import Any
 
 import keras
 
+from datasets import batches
 from gallery import runs
 from gallery.config import RunConfig
 from gallery.errors import UsageError
@@ -222,6 +223,14 @@ def fit(
     if config.tensorboard:
         all_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard")))
     all_callbacks += [keras.callbacks.BackupAndRestore(str(backup)), *(callbacks or [])]
+    if keras.backend.backend() == "tensorflow":
+        # Not through Keras's PyDataset adapter, whose generator dataset slows the whole process (datasets/batches.py).
+        if isinstance(train, batches.ArrayBatches) and train.shuffle:
+            all_callbacks.append(batches.Reshuffle(train))
+        train, validation = (
+            batches.as_tf_dataset(data) if isinstance(data, batches.ArrayBatches) else data
+            for data in (train, validation)
+        )
     verbose = 1 if sys.stdout.isatty() else 0
     fit_kwargs.setdefault("shuffle", False)  # the data pipelines shuffle themselves
     model.fit(

@@ -61,9 +61,18 @@ class StepRunner:
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
-    logits = np.asarray(logits, np.float64)
+    """Log-probabilities over the last axis, in float32 unless given float64.
+
+    float32 because beam search takes this of every beam's logits at every step (12 million values for a batch of
+    256, 4 beams and a 12,000-word vocabulary), and NumPy's float32 exp is several times faster; the sums are
+    accumulated in float64.
+    """
+    logits = np.asarray(logits)
+    if logits.dtype != np.float64:
+        logits = logits.astype(np.float32, copy=False)
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    total = np.exp(shifted).sum(axis=-1, keepdims=True, dtype=np.float64)
+    return shifted - np.log(total).astype(shifted.dtype)
 
 
 def feed(runner, tokens: np.ndarray, context, states):
@@ -154,6 +163,23 @@ def _decode_one_by_one(runner, context, states, start_tokens, end_id, max_length
     return Decoded(decoded, scores, maps)
 
 
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k largest values of each row, largest first, ties to the lower index.
+
+    The same as a stable argsort of -values cut to k, without sorting the beam x vocabulary candidates (47,000 a
+    row for a 12,000-word vocabulary and 4 beams): argpartition finds them and only the k are ordered.
+    """
+    k = min(k, values.shape[1])
+    kth = np.partition(values, -k, axis=1)[:, -k][:, None]
+    # Everything above the k-th value is in, and of the values equal to it, the lowest indices, as a stable sort.
+    rows, columns = np.nonzero(values >= kth)
+    order = np.lexsort((columns, -values[rows, columns], rows))
+    rows, columns = rows[order], columns[order]
+    first = np.searchsorted(rows, np.arange(values.shape[0]))
+    picked = first[:, None] + np.arange(k)
+    return columns[picked]
+
+
 def beam_search(
     runner,
     context,
@@ -192,14 +218,13 @@ def beam_search(
         frozen[end_id] = 0.0
         log_probs = np.where(finished[:, :, None], frozen, log_probs)
         candidates = scores[:, :, None] + log_probs
-        new_lengths = np.where(finished, lengths, lengths + 1)[:, :, None].repeat(vocab, axis=2)
-        ranked = candidates / np.maximum(new_lengths, 1) ** length_penalty
-        flat = ranked.reshape(batch, -1)
-        best = np.argsort(-flat, axis=1, kind="stable")[:, :width]
+        new_lengths = np.where(finished, lengths, lengths + 1)
+        ranked = candidates / (np.maximum(new_lengths, 1) ** length_penalty)[:, :, None]
+        best = _top_k(ranked.reshape(batch, -1), width)
         beam_index, token_index = best // vocab, best % vocab
         rows = np.arange(batch)[:, None]
         scores = candidates.reshape(batch, -1)[rows, best]
-        lengths = new_lengths.reshape(batch, -1)[rows, best]
+        lengths = new_lengths[rows, beam_index]
         finished = finished[rows, beam_index] | (token_index == end_id)
         history = np.concatenate([history[rows, beam_index], token_index[:, :, None]], axis=2)
         gather = (rows * width + beam_index).reshape(-1)

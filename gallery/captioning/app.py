@@ -14,10 +14,11 @@ captions each, with some colour-shape combinations (blue triangle, red square, g
     python -m gallery.captioning --inject merge --attention none
     python -m gallery.captioning caption photo.jpg --run runs/captioning/lstm-1x128-demo --beam 3
 
-Expected (the demo preset on a quiet 2-core CPU, see README.md): about 94% of test scenes with seen combinations
+Expected (the demo preset on a quiet 2-core CPU, see README.md): about 90% of test scenes with seen combinations
 get a caption whose every shape, colour, size and relation is true and that names every shape (every one-shape
-scene, 97% of two-shape scenes, 83% of the three-shape ones); held-out combinations score about 26%, which is why
-they are measured apart. BLEU-1..4 (about 96/94/91/88 on seen scenes) are printed against all five references.
+scene, 97% of two-shape scenes, 70 to 83% of the three-shape ones, depending on how many epochs the machine fits
+in the 480 s budget); held-out combinations score 25 to 33%, which is why they are measured apart. BLEU-1..4
+(about 95/93/90/86 on seen scenes) are printed against all five references.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class CaptioningConfig(RunConfig):
     epochs: int = override("epochs", 30)
     learning_rate: float = override("learning_rate", 2e-3)
     patience: int = override("patience", 6)
-    budget_seconds: float = override("budget_seconds", 420.0)
+    # 480 s, not 420: 17 epochs where this 2-core machine took 28 s an epoch, which just reach 90% (README.md).
+    budget_seconds: float = override("budget_seconds", 480.0)
     data: str = option(
         "scenes", "scenes (synthetic, offline), a Flickr8k-style folder, or tfds:coco_captions (downloads once)"
     )

@@ -121,3 +121,26 @@ def test_array_batches_cover_every_row_once_per_epoch_in_a_new_order():
     fixed = ArrayBatches(np.arange(5), np.arange(5), np.ones(5), batch_size=2)
     assert [len(fixed[i][2]) for i in range(len(fixed))] == [2, 2, 1]
     assert list(fixed[0][0]) == [0, 1]
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the tf.data route is TensorFlow's")
+def test_array_batches_reach_tensorflow_unchanged_and_reshuffled_by_the_callback():
+    from datasets.batches import ArrayBatches, Reshuffle, as_tf_dataset
+
+    inputs = (np.arange(10, dtype=np.float32)[:, None] * [1, 2], np.arange(10))
+    batches = ArrayBatches(inputs, np.arange(10) + 100, batch_size=4, shuffle=True, seed=3)
+    dataset = as_tf_dataset(batches)
+    assert dataset.element_spec[0][0].shape.as_list() == [None, 2]
+
+    def epoch():
+        got = [((x0.numpy(), x1.numpy()), y.numpy()) for (x0, x1), y in dataset]
+        for (want_x0, want_x1), want_y in (batches[i] for i in range(len(batches))):
+            (x0, x1), y = got.pop(0)
+            np.testing.assert_array_equal(x0, want_x0)
+            np.testing.assert_array_equal(x1, want_x1)
+            np.testing.assert_array_equal(y, want_y)
+        return list(batches.order)
+
+    first = epoch()
+    Reshuffle(batches).on_epoch_end(0)
+    assert epoch() != first

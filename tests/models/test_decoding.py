@@ -95,3 +95,15 @@ def test_bad_sampling_arguments_are_refused(language_model):
         sample(runner, context, states, np.array([1]), 5, temperature=0)
     with pytest.raises(ValueError, match="top_k"):
         sample(runner, context, states, np.array([1]), 5, top_k=0)
+
+
+def test_beam_top_k_is_a_stable_sort_cut_to_k():
+    from models.decoding import _top_k
+
+    rng = np.random.default_rng(0)
+    # Few distinct values, so ties are everywhere; -inf as at the first step of a beam; k up to the whole row.
+    values = rng.integers(0, 5, size=(50, 40)).astype(float)
+    values[::3, :25] = -np.inf
+    for k in (1, 4, 40):
+        expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(_top_k(values, k), expected)
