@@ -6,7 +6,14 @@ import pytest
 from scipy import fft as scipy_fft
 from scipy import signal
 
-from models.audio import LogMelSpectrogram, SpecAugment, StackFrames, audio_frontend, mel_filterbank_reference
+from models.audio import (
+    ConvFrames,
+    LogMelSpectrogram,
+    SpecAugment,
+    StackFrames,
+    audio_frontend,
+    mel_filterbank_reference,
+)
 
 RATE = 16000
 
@@ -105,3 +112,27 @@ def test_stacked_frames_put_neighbours_side_by_side_and_round_trip(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(clips)), pairs, atol=1e-5)
+
+
+def test_conv_frames_halve_the_steps_see_neighbouring_frames_and_round_trip(tmp_path):
+    clips = np.random.default_rng(4).standard_normal((2, 8000)).astype(np.float32) * 0.1
+    frontend = audio_frontend(LogMelSpectrogram(RATE, 400, 160, 512, 16, name="log_mel"), clips, conv_filters=4)
+    frames = np.asarray(frontend(clips))
+    # 48 frames of 16 mel bins -> 24 steps of 8 halved bins x 8 filters.
+    assert frames.shape == (2, 24, 64)
+    assert frontend.compute_output_shape((None, 8000)) == (None, 24, 64)
+    layer = ConvFrames(2)
+    impulse = np.zeros((1, 9, 6), np.float32)
+    impulse[0, 4, 2] = 1.0
+    layer(impulse)
+    # The two 3x3 convolutions reach two frames either side: output steps 1 to 3 (frames 2 to 7) can see the
+    # impulse, steps 0 and 4 (frames 0-1 and 8) cannot, whatever the weights.
+    for weights in layer.first.weights + layer.second.weights:
+        weights.assign(np.ones(weights.shape, np.float32))
+    response = np.abs(np.asarray(layer(impulse)) - np.asarray(layer(np.zeros_like(impulse)))).sum(axis=-1)[0]
+    assert (response[1:4] > 0).all() and response[0] == 0 and response[4] == 0
+    inputs = keras.Input(shape=(8000,))
+    model = keras.Model(inputs, frontend(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(clips)), frames, atol=1e-5)
