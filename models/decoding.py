@@ -167,7 +167,7 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the k largest values of each row, largest first, ties to the lower index.
 
     The same as a stable argsort of -values cut to k, without sorting the beam x vocabulary candidates (47,000 a
-    row for a 12,000-word vocabulary and 4 beams): argpartition finds them and only the k are ordered.
+    row for a 12,000-word vocabulary and 4 beams): a partition finds the k-th value and only those above it are ordered.
     """
     k = min(k, values.shape[1])
     kth = np.partition(values, -k, axis=1)[:, -k][:, None]
