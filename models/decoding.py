@@ -214,9 +214,10 @@ def beam_search(
         log_probs = log_softmax(logits).reshape(batch, width, -1)
         vocab = log_probs.shape[-1]
         # A finished hypothesis may only be extended by the end token, at no cost.
-        frozen = np.full(vocab, -np.inf)
-        frozen[end_id] = 0.0
-        log_probs = np.where(finished[:, :, None], frozen, log_probs)
+        if finished.any():
+            frozen = np.full(vocab, -np.inf)
+            frozen[end_id] = 0.0
+            log_probs = np.where(finished[:, :, None], frozen, log_probs)
         candidates = scores[:, :, None] + log_probs
         new_lengths = np.where(finished, lengths, lengths + 1)
         ranked = candidates / (np.maximum(new_lengths, 1) ** length_penalty)[:, :, None]
