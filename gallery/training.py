@@ -126,6 +126,37 @@ class _TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class CosineSchedule(keras.callbacks.Callback):
+    """Cosine decay of the learning rate from `config.learning_rate` to a tenth of it, set at each epoch's start.
+
+    Progress is the share of `config.epochs` done or, with a time budget, the share of the budget spent (the
+    cumulative `seconds` the epoch line logs, so a resumed run keeps its place), whichever is larger: a run cut
+    short by its budget still ends on a small learning rate. Pass it to `fit` in `callbacks`.
+    """
+
+    FLOOR = 0.1
+
+    def __init__(self, config: RunConfig):
+        super().__init__()
+        self.config = config
+        self.seconds = 0.0
+
+    def rate(self, epoch: int, seconds: float) -> float:
+        config = self.config
+        progress = epoch / config.epochs
+        if config.budget_seconds:
+            progress = max(progress, seconds / config.budget_seconds)
+        progress = min(progress, 1.0)
+        share = self.FLOOR + (1 - self.FLOOR) * 0.5 * (1 + math.cos(math.pi * progress))
+        return float(config.learning_rate * share)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(self.rate(epoch, self.seconds))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = float((logs or {}).get("seconds", self.seconds))
+
+
 def read_history(path: Path) -> dict[str, list[float]]:
     if not path.is_file():
         return {}

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,35 +196,6 @@ class EpochReport:
         return "  ".join(parts) + f"\n    sample: {self.prime + text!r}\n   "
 
 
-class CosineSchedule(keras.callbacks.Callback):
-    """Cosine decay of the learning rate to a tenth of it, set at the start of every epoch.
-
-    Progress is the share of the planned epochs done or, with a time budget, the share of the budget spent,
-    whichever is larger: a run cut short by its budget still ends on a small learning rate.
-    """
-
-    def __init__(self, config: LanguageModelConfig):
-        super().__init__()
-        self.config = config
-        self.started = time.perf_counter()
-
-    def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
-
-    def rate(self, epoch: int, seconds: float) -> float:
-        config = self.config
-        if config.schedule == "constant":
-            return config.learning_rate
-        progress = epoch / config.epochs
-        if config.budget_seconds:
-            progress = max(progress, seconds / config.budget_seconds)
-        progress = min(progress, 1.0)
-        return float(config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.model.optimizer.learning_rate.assign(self.rate(epoch, time.perf_counter() - self.started))
-
-
 def epoch_prime(data: text_data.LanguageModelData) -> str:
     """The first line start of the validation text: a fixed, in-vocabulary prime for the epoch samples."""
     return data.vocabulary.decode(data.validation_ids[:1])
@@ -283,7 +253,7 @@ def run(config: LanguageModelConfig) -> RunResult:
         config,
         run_dir,
         epoch_summary=epoch_report,
-        callbacks=[CosineSchedule(config)],
+        callbacks=[training.CosineSchedule(config)] if config.schedule == "cosine" else [],
         steps_per_epoch=steps_per_epoch,
         validation_batch_size=config.batch_size,
     )

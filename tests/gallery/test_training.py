@@ -71,6 +71,28 @@ def test_time_budget_stops_training(tmp_path):
     assert result.epochs == 1
 
 
+class RecordRate(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+
+def test_cosine_schedule_decays_to_a_tenth_by_epochs_or_by_the_budget_spent(tmp_path):
+    config = RunConfig(epochs=5, patience=10, learning_rate=0.01)
+    schedule, record = training.CosineSchedule(config), RecordRate()
+    train, validation = toy_data()
+    training.fit(compiled_model(config), train, validation, config, tmp_path / "a", callbacks=[schedule, record])
+    expected = [0.01 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * epoch / 5))) for epoch in range(5)]
+    np.testing.assert_allclose(record.rates, expected, rtol=1e-6)
+    # Half the budget spent by epoch 1 of 100 puts the rate at the middle of the curve, not at 1% of the way.
+    budgeted = training.CosineSchedule(RunConfig(epochs=100, learning_rate=0.01, budget_seconds=10))
+    assert budgeted.rate(1, 5.0) == pytest.approx(0.01 * 0.55)
+    assert budgeted.rate(1, 50.0) == pytest.approx(0.001)
+
+
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     script = textwrap.dedent(
         f"""
