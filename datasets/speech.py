@@ -42,12 +42,15 @@ SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 SYNTHETIC_LABELS = (*KEYWORDS, SILENCE, UNKNOWN)
 # Other words for `_unknown_`: Speech Commands' auxiliary words and digits, and words that sound like keywords.
+# Near-homophones of the keywords ("yet", "nose", "goal", "upper") are hard negatives on purpose; exact homophones
+# are not: version 1 had "know" and "write", labelled _unknown_ yet spoken as "no" and "right", so no model could
+# tell them apart (7 of the 44 test errors of a 96.3% run, README.md).
 UNKNOWN_WORDS = (
     "bed bird cat dog happy house marvin sheila tree wow zero one two three four five six seven eight nine "
-    "yet nose cup town lift bright own often top goal yellow know upper dawn light write one odd store ghost "
+    "yet nose cup town lift bright own often top goal yellow upper dawn light odd store ghost "
     "hello start left-hand quiet open close under over back forward water music never always maybe great"
 ).split()
-SYNTHETIC_VERSION = 1
+SYNTHETIC_VERSION = 2
 SPLITS = ("train", "validation", "test")
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$", re.IGNORECASE)
 

@@ -86,6 +86,8 @@ class Synthesizer:
         ]
         library.espeak_Synth.restype = ctypes.c_int
         library.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+        library.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        library.espeak_TextToPhonemes.restype = ctypes.c_char_p
         rate = library.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, self.data_path.encode(), 0)
         if rate != ESPEAK_RATE:
             raise SynthesisError(f"eSpeak NG did not initialise (returned {rate}); reinstall espeakng-loader")
@@ -140,6 +142,21 @@ class Synthesizer:
             if status != 0:
                 raise SynthesisError(f"eSpeak NG failed to speak {text!r} (status {status})")
             return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+
+    def phonemes(self, text: str, accent: str) -> str:
+        """eSpeak's phoneme mnemonics for `text` in an accent, stress marks dropped: what the voice will say."""
+        if accent not in ACCENTS:
+            raise SynthesisError(f"unknown accent {accent!r}; accents: {', '.join(ACCENTS)}")
+        with self._lock:
+            if self.library.espeak_SetVoiceByName(accent.encode()) != 0:
+                raise SynthesisError(f"eSpeak NG refused voice {accent!r}")
+            buffer = ctypes.create_string_buffer(text.encode("utf-8") + b"\0")
+            pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+            # textmode 1: UTF-8 characters; phonememode 0: ASCII mnemonics, one clause per call.
+            parts = []
+            while pointer.value:
+                parts.append(self.library.espeak_TextToPhonemes(ctypes.byref(pointer), 1, 0).decode())
+            return "".join(parts).replace("'", "").replace(",", "").strip()
 
 
 def variant_split(variant: str) -> str:

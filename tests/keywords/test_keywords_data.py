@@ -65,6 +65,21 @@ def test_test_voices_are_never_heard_in_training():
         speech_synth.Synthesizer.get().speak("yes", "en+no-such-variant")
 
 
+def test_no_unknown_word_is_pronounced_like_a_keyword():
+    """An `_unknown_` word eSpeak says exactly like a keyword ("know" and "no") is a label no model can learn."""
+    synthesizer = speech_synth.Synthesizer.get()
+    assert synthesizer.phonemes("know", "en-us") == synthesizer.phonemes("no", "en-us")
+    for accent in speech_synth.ACCENTS:
+        keywords = {synthesizer.phonemes(word, accent): word for word in speech.KEYWORDS}
+        clashes = {
+            word: keywords[sounds]
+            for word in speech.UNKNOWN_WORDS
+            if (sounds := synthesizer.phonemes(word, accent)) in keywords
+        }
+        assert not clashes, f"{accent}: {clashes}"
+    assert len(set(speech.UNKNOWN_WORDS)) == len(speech.UNKNOWN_WORDS)
+
+
 @pytest.mark.parametrize("width", [1, 2, 3, 4])
 def test_read_wav_pcm_widths_and_stereo(tmp_path, width):
     samples = tone(0.25, 8000)
