@@ -5,10 +5,11 @@ metrics.json is a finished run and is read back instead of trained again, and an
 its last epoch (training.fit's BackupAndRestore). After every combination the results files are rewritten, so
 an interrupted grid still leaves a table of what finished.
 
-Fairness: by default each app trains for its preset's epochs with its own early stopping (equal epochs). With
-`budget_seconds` every architecture trains for the same wall-clock time instead: early stopping is switched off
-and the epoch limit lifted, and training stops at the first epoch end past the budget. Throughput (training steps
-per second) is measured by a callback that compare adds to the app's `training.fit` call.
+Fairness: by default each app trains for its preset's epochs with its own early stopping and no time budget
+(equal epochs). With `budget_seconds` every architecture trains for the same wall-clock time instead: early
+stopping is switched off and the epoch limit lifted, and training stops at the first epoch end past the budget.
+Throughput (training steps per second) is measured by a callback that compare adds to the app's `training.fit`
+call.
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ class GridSettings:
             )
         if self.epochs:
             return f"equal epochs: every run trains for at most {self.epochs} epochs, with each app's early stopping"
-        return f"equal epochs: each app's {self.preset}-preset epoch count, with its own early stopping"
+        return (
+            f"equal epochs: each app's {self.preset}-preset epoch count, with its own early stopping and no time budget"
+        )
 
     def sizing(self) -> str:
         if self.match_params:
@@ -169,6 +172,10 @@ def base_config(app: App, architecture: Architecture, settings: GridSettings, **
         overrides["budget_seconds"] = settings.budget_seconds
         overrides["epochs"] = settings.epochs or BUDGET_EPOCHS
         overrides["patience"] = overrides["epochs"]
+    else:
+        # Equal epochs means no time box: a preset's own budget (captioning, keywords) would give a slower
+        # architecture fewer epochs.
+        overrides["budget_seconds"] = 0.0
     try:
         return app.config.from_preset(settings.preset, **overrides)
     except UsageError as error:

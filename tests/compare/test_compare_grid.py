@@ -172,6 +172,18 @@ def test_equal_time_rule_lifts_the_epoch_limit_and_early_stopping():
     assert plain.epochs == 2 and plain.budget_seconds == 0
 
 
+@dataclass
+class BudgetedSumConfig(SumConfig):
+    budget_seconds: float = override("budget_seconds", 60.0)
+
+
+def test_equal_epochs_rule_lifts_a_presets_own_time_budget():
+    budgeted = App("toy_sum", "many-to-one", "sum of a sequence", BudgetedSumConfig, run_sum)
+    assert budgeted.config.from_preset("smoke").budget_seconds == 60.0
+    config = grid.base_config(budgeted, grid.Architecture("gru"), grid.GridSettings(("toy_sum",), (), preset="smoke"))
+    assert config.budget_seconds == 0 and config.epochs == 2
+
+
 def test_counting_builds_the_real_model_without_training(tmp_path):
     config = HELLO.config.from_preset("smoke", cell="lstm", units=5, out=str(tmp_path / "never"))
     assert params.count_parameters(HELLO, config) == build_hello_model(config, 4).count_params()
