@@ -17,7 +17,7 @@ training; clips are shifted, scaled and mixed with noise at a random SNR. Also a
     python -m gallery.keywords evaluate --run runs/keywords/lstm-1x128-bi-demo \\
         --data ../shared/data/speech_commands_subset
 
-Expected: the demo reaches about 95 % accuracy on held-out synthetic voices (see README.md for measured
+Expected: the demo reaches about 96 % accuracy on held-out synthetic voices (see README.md for measured
 figures); the run folder keeps a confusion matrix, spectrograms of test clips and some of the clips as WAV.
 """
 
@@ -68,6 +68,8 @@ class KeywordsConfig(RunConfig):
             "layers": 2,
             "epochs": 40,
             "patience": 8,
+            "budget_seconds": 0.0,
+            "schedule": "constant",
             "train_per_class": 1500,
             "validation_per_class": 100,
             "test_per_class": 200,
@@ -77,7 +79,11 @@ class KeywordsConfig(RunConfig):
     units: int = override("units", 128)
     # Read both ways, the end of a word informs its start: 90.8-92.0% against 85.3% on held-out voices (README.md).
     bidirectional: bool = override("bidirectional", True)
-    epochs: int = override("epochs", 25)
+    # Three times the clips of earlier demos for half the epochs, the rate decayed along a cosine, and a budget
+    # that keeps the command under 10 minutes on a 2-core CPU: 96.2-96.3% against 94.7% on held-out voices
+    # (README.md). The budget stops training; the cosine reaches its floor by then however fast the machine is.
+    epochs: int = override("epochs", 12)
+    budget_seconds: float = override("budget_seconds", 390.0)
     patience: int = override("patience", 6)
     data: str = override("data", "synthetic")
     pool: str = option("attention", "how the frames become one vector: last state, mean, attention", choices=POOLINGS)
@@ -97,7 +103,12 @@ class KeywordsConfig(RunConfig):
     conv_filters: int = option(
         16, "two 3x3 convolutions over the log-mel frames before the RNN, this many filters (0 = none)", minimum=0
     )
-    train_per_class: int = option(400, "synthetic training clips per class", minimum=1)
+    schedule: str = option(
+        "cosine",
+        "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
+        choices=("constant", "cosine"),
+    )
+    train_per_class: int = option(1200, "synthetic training clips per class", minimum=1)
     validation_per_class: int = option(50, "synthetic validation clips per class", minimum=1)
     test_per_class: int = option(100, "synthetic test clips per class (held-out voices)", minimum=1)
 
@@ -226,6 +237,7 @@ def run(config: KeywordsConfig) -> RunResult:
         run_dir,
         monitor="val_accuracy",
         mode="max",
+        callbacks=[training.CosineSchedule(config)] if config.schedule == "cosine" else [],
         epoch_summary=lambda epoch, logs: (
             f"accuracy {logs.get('accuracy', np.nan):.3f}  val_accuracy {logs.get('val_accuracy', np.nan):.3f}"
         ),
