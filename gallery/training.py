@@ -130,8 +130,8 @@ class CosineSchedule(keras.callbacks.Callback):
     """Cosine decay of the learning rate from `config.learning_rate` to a tenth of it, set at each epoch's start.
 
     Progress is the share of `config.epochs` done or, with a time budget, the share of the budget spent (the
-    cumulative `seconds` the epoch line logs, so a resumed run keeps its place), whichever is larger: a run cut
-    short by its budget still ends on a small learning rate. Pass it to `fit` in `callbacks`.
+    cumulative `seconds` the epoch line logs, which count the time before a resume), whichever is larger: a run
+    cut short by its budget still ends on a small learning rate. Pass it to `fit` in `callbacks`.
     """
 
     FLOOR = 0.1

@@ -80,7 +80,7 @@ class KeywordsConfig(RunConfig):
     # Read both ways, the end of a word informs its start: 90.8-92.0% against 85.3% on held-out voices (README.md).
     bidirectional: bool = override("bidirectional", True)
     # Three times the clips of earlier demos for half the epochs, the rate decayed along a cosine, and a budget
-    # that keeps the command under 10 minutes on a 2-core CPU: 96.2-96.3% against 94.7% on held-out voices
+    # that keeps the command under 10 minutes on a 2-core CPU: 95.6-96.3% against 94.7% on held-out voices
     # (README.md). The budget stops training; the cosine reaches its floor by then however fast the machine is.
     epochs: int = override("epochs", 12)
     budget_seconds: float = override("budget_seconds", 390.0)
