@@ -30,18 +30,42 @@ class ArrayBatches(keras.utils.PyDataset):
 
     The arrays are padded once to one width, so every full batch has the same shape: compiled backends (JAX, XLA)
     trace the step once, not once per batch.
+
+    With `lengths` (one per row), batches are bucketed by length instead: each gathers rows of similar length, and
+    every 2-D array in it (token ids, masks, weights, zero-padded after each row's end) is cut after its last
+    non-zero column, rounded up to a multiple of `width_multiple` so compiled backends see only a few shapes.
+    Padding is most of a padded batch of short sentences; the recurrence still pays a step for every column.
     """
 
-    def __init__(self, *arrays: Any, batch_size: int, shuffle: bool = False, seed: int = 0):
+    # Rows are sorted by length within pools of this many batches: near-equal lengths in a batch, yet every epoch
+    # still mixes long and short batches in a new order.
+    POOL_BATCHES = 50
+
+    def __init__(
+        self,
+        *arrays: Any,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        lengths: np.ndarray | None = None,
+        width_multiple: int = 4,
+    ):
         super().__init__()
         if not 2 <= len(arrays) <= 3:
             raise ValueError("ArrayBatches takes inputs, targets and optional sample weights")
         self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
         self.count = row_count(arrays[0])
+        self.lengths = None if lengths is None else np.asarray(lengths)
+        if self.lengths is not None and len(self.lengths) != self.count:
+            raise ValueError(f"lengths has {len(self.lengths)} entries for {self.count} rows")
+        self.width_multiple = max(1, width_multiple)
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(self.count)
-        if shuffle:
-            self.rng.shuffle(self.order)
+        self._new_order()
+
+    @property
+    def bucketed(self) -> bool:
+        return self.lengths is not None
 
     def __len__(self) -> int:
         return -(-self.count // self.batch_size)
@@ -50,11 +74,45 @@ class ArrayBatches(keras.utils.PyDataset):
         return self.order[index * self.batch_size : (index + 1) * self.batch_size]
 
     def __getitem__(self, index: int):
-        return take(self.arrays, self.rows(index))
+        batch = take(self.arrays, self.rows(index))
+        return self._trim(batch) if self.bucketed else batch
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
-            self.rng.shuffle(self.order)
+            self._new_order()
+
+    def _new_order(self) -> None:
+        if not self.bucketed:
+            if self.shuffle:
+                self.rng.shuffle(self.order)
+            return
+        if not self.shuffle:
+            self.order = np.argsort(self.lengths, kind="stable")
+            return
+        drawn = self.rng.permutation(self.count)
+        pool = self.batch_size * self.POOL_BATCHES
+        sorted_pools = [
+            chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            for chunk in np.array_split(drawn, range(pool, self.count, pool))
+        ]
+        ordered = np.concatenate(sorted_pools)
+        full = self.count // self.batch_size * self.batch_size
+        # Whole batches change places; the short remainder stays last, where `rows` expects it.
+        batch_order = self.rng.permutation(full // self.batch_size)
+        whole = ordered[:full].reshape(-1, self.batch_size)[batch_order].reshape(-1)
+        self.order = np.concatenate([whole, ordered[full:]])
+
+    def _trim(self, structure: Any) -> Any:
+        if isinstance(structure, dict):
+            return {key: self._trim(value) for key, value in structure.items()}
+        if isinstance(structure, (tuple, list)):
+            return type(structure)(self._trim(value) for value in structure)
+        if structure.ndim != 2:
+            return structure
+        used = np.flatnonzero(structure.any(axis=0))
+        width = int(used[-1]) + 1 if len(used) else 1
+        width = min(structure.shape[1], -(-width // self.width_multiple) * self.width_multiple)
+        return structure[:, :width]
 
 
 def as_tf_dataset(batches: ArrayBatches):
@@ -69,8 +127,9 @@ def as_tf_dataset(batches: ArrayBatches):
 
     first = batches[0]
     leaves = [np.asarray(leaf) for leaf in tf.nest.flatten(first)]
-    # Every leaf keeps its width (ArrayBatches pads once); only the last batch may be shorter.
-    shapes = [(None, *leaf.shape[1:]) for leaf in leaves]
+    # Every leaf keeps its width (ArrayBatches pads once), but for the 2-D ones of bucketed batches; only the last
+    # batch may be shorter.
+    shapes = [(None, None) if batches.bucketed and leaf.ndim == 2 else (None, *leaf.shape[1:]) for leaf in leaves]
     dtypes = [tf.as_dtype(leaf.dtype) for leaf in leaves]
 
     def load(index):

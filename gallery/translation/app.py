@@ -138,9 +138,12 @@ class Encoded:
     def batches(self, batch_size: int, shuffle_seed: int | None = None) -> ArrayBatches:
         weights = (self.target_out != 0).astype(np.float32)
         inputs = {"source": self.source, "target_in": self.target_in}
+        # Bucketed by length: most sentences are far shorter than the longest, and every padded column would cost
+        # a recurrent step on both sides (spa-eng: 6.8 tokens on average, padded to 18).
+        lengths = np.maximum((self.source != 0).sum(axis=1), (self.target_out != 0).sum(axis=1))
         return ArrayBatches(
             inputs, self.target_out, weights, batch_size=batch_size, shuffle=shuffle_seed is not None,
-            seed=shuffle_seed or 0,
+            seed=shuffle_seed or 0, lengths=lengths,
         )  # fmt: skip
 
 
@@ -163,6 +166,33 @@ def build_model(config: TranslationConfig, source_vocab: int, target_vocab: int)
         spec, source_vocab, target_vocab, embedding_dim=config.embedding_dim, attention=config.attention,
         name="translation",
     )  # fmt: skip
+
+
+def initialise_output_bias(model: keras.Model, target_out: np.ndarray) -> np.ndarray:
+    """Start the output bias at the log-frequency of each target token in the training targets.
+
+    An untrained decoder then predicts the unigram distribution instead of a uniform one over the vocabulary. From
+    the uniform start, with the 11,794 English words of spa-eng, the model with attention sat at predicting
+    `[end]` everywhere (token accuracy 0.13) for a whole epoch; from the unigram start it reaches 0.46 in 250 steps
+    (gallery/translation/README.md).
+    """
+    output = model.get_layer("output")
+    kernel, _ = output.get_weights()
+    # Add-one smoothing keeps tokens absent from the targets ([start], padding) at a finite, very low bias.
+    counts = np.bincount(target_out[target_out != 0].ravel(), minlength=kernel.shape[1]).astype(np.float64) + 1.0
+    bias = np.log(counts / counts.sum()).astype(np.float32)
+    output.set_weights([kernel, bias])
+    return bias
+
+
+def compile_model(model: keras.Model, config: TranslationConfig) -> None:
+    model.compile(
+        optimizer=training.optimizer(config),
+        # The mean over the real target tokens, so a batch's loss does not depend on how far it is padded (batches
+        # are bucketed by length, and padded to the longest in each).
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+        weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
+    )
 
 
 class Translator:
@@ -363,11 +393,8 @@ def run(config: TranslationConfig) -> RunResult:
 
     with training.distribution_strategy(config).scope():
         model = build_model(config, len(source), len(target))
-        model.compile(
-            optimizer=training.optimizer(config),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")],
-        )
+        initialise_output_bias(model, train.target_out)
+        compile_model(model, config)
     summary = ValidationExactMatch(model, data.validation[:256], source, target, max_source, max_target)
     result = training.fit(
         model,

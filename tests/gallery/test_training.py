@@ -145,6 +145,53 @@ def test_array_batches_cover_every_row_once_per_epoch_in_a_new_order():
     assert list(fixed[0][0]) == [0, 1]
 
 
+def _padded_rows(lengths, width):
+    rows = np.zeros((len(lengths), width), np.int32)
+    for row, length in enumerate(lengths):
+        rows[row, :length] = np.arange(1, length + 1)
+    return rows
+
+
+def test_bucketed_batches_group_similar_lengths_and_cut_only_padding():
+    from datasets.batches import ArrayBatches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 19, size=1003)
+    ids = _padded_rows(lengths, 19)
+    # The row number rides along in a 1-D array, which is never cut.
+    batches = ArrayBatches(
+        {"ids": ids, "row": np.arange(len(ids))}, ids, (ids != 0).astype(np.float32), batch_size=8, shuffle=True,
+        seed=2, lengths=lengths, width_multiple=4,
+    )  # fmt: skip
+
+    def epoch():
+        seen, spreads = [], []
+        for index in range(len(batches)):
+            inputs, targets, weights = batches[index]
+            rows = inputs["row"]
+            width = inputs["ids"].shape[1]
+            assert width % 4 == 0 or width == 19
+            assert width >= lengths[rows].max() > width - 4
+            np.testing.assert_array_equal(inputs["ids"], ids[rows, :width])
+            assert targets.shape == weights.shape == (len(rows), width)
+            spreads.append(np.ptp(lengths[rows]))
+            seen.append(rows)
+        assert len(seen[-1]) == 1003 % 8  # the short batch stays last
+        assert np.median(spreads) <= 1  # sorted within pools of 50 batches: near-equal lengths in a batch
+        return np.concatenate(seen)
+
+    first = epoch()
+    batches.on_epoch_end()
+    second = epoch()
+    assert sorted(first) == sorted(second) == list(range(1003))
+    assert list(first) != list(second)
+    # Without shuffling, the rows come shortest first.
+    fixed = ArrayBatches(ids, ids, batch_size=100, lengths=lengths)
+    assert np.all(np.diff(lengths[fixed.order]) >= 0)
+    with pytest.raises(ValueError, match="lengths has 3 entries for 1003 rows"):
+        ArrayBatches(ids, ids, batch_size=8, lengths=[1, 2, 3])
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the tf.data route is TensorFlow's")
 def test_array_batches_reach_tensorflow_unchanged_and_reshuffled_by_the_callback():
     from datasets.batches import ArrayBatches, Reshuffle, as_tf_dataset
@@ -166,3 +213,18 @@ def test_array_batches_reach_tensorflow_unchanged_and_reshuffled_by_the_callback
     first = epoch()
     Reshuffle(batches).on_epoch_end(0)
     assert epoch() != first
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the tf.data route is TensorFlow's")
+def test_bucketed_batches_reach_tensorflow_with_their_own_widths():
+    from datasets.batches import ArrayBatches, as_tf_dataset
+
+    lengths = np.array([1, 9, 2, 10, 3, 11])
+    ids = _padded_rows(lengths, 12)
+    batches = ArrayBatches(ids, ids, batch_size=2, lengths=lengths)
+    dataset = as_tf_dataset(batches)
+    assert dataset.element_spec[0].shape.as_list() == [None, None]
+    widths = [x.shape[1] for x, _ in dataset]
+    assert widths == [4, 12, 12]  # lengths 1-2, 3-9 and 10-11, rounded up to multiples of 4
+    for (x, _), index in zip(dataset, range(len(batches))):
+        np.testing.assert_array_equal(x.numpy(), batches[index][0])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from datasets.pairs import END, START
-from gallery.translation.app import TranslationConfig, build_model
+from gallery.translation.app import Encoded, TranslationConfig, build_model, compile_model, initialise_output_bias
 from models.decoding import StepRunner, beam_search, greedy
 from models.templates import seq2seq_inference
 
@@ -34,6 +34,44 @@ def test_step_model_equals_training_forward_pass(cell, attention, bidirectional,
             np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-5)
             assert np.abs(weights[1, 4:]).max() < 1e-6
     assert np.abs(np.stack(steps, axis=1) - full).max() < 1e-5
+
+
+def test_loss_of_a_bucketed_batch_equals_the_loss_padded_to_full_width(rng):
+    config = TranslationConfig.from_preset("smoke")
+    model = build_model(config, 20, 17)
+    compile_model(model, config)
+    rows, width = 6, 18
+    lengths = [2, 3, 3, 4, 5, 5]
+    encoded = Encoded(*(np.zeros((rows, width + (k > 0)), np.int32) for k in range(3)))
+    for row, length in enumerate(lengths):
+        words = rng.integers(4, 17, length)
+        encoded.source[row, :length] = rng.integers(4, 20, length)
+        encoded.target_in[row, : length + 1] = [START, *words]
+        encoded.target_out[row, : length + 1] = [*words, END]
+    bucketed = encoded.batches(rows)
+    (inputs, targets, weights) = bucketed[0]
+    assert inputs["source"].shape[1] == 8 and targets.shape[1] == 8  # cut from 18 and 19 to the longest, rounded
+    full_inputs = {"source": encoded.source, "target_in": encoded.target_in}
+    full_weights = (encoded.target_out != 0).astype(np.float32)
+    order = bucketed.rows(0)
+    padded = model.evaluate(full_inputs, encoded.target_out, sample_weight=full_weights, verbose=0, return_dict=True)
+    cut = model.evaluate(inputs, targets, sample_weight=weights, verbose=0, return_dict=True)
+    assert sorted(order) == list(range(rows))
+    assert abs(padded["loss"] - cut["loss"]) < 1e-5
+    assert abs(padded["token_accuracy"] - cut["token_accuracy"]) < 1e-6
+
+
+def test_output_bias_starts_the_decoder_at_the_unigram_distribution(rng):
+    config = TranslationConfig.from_preset("smoke")
+    model = build_model(config, 20, 17)
+    target_out = np.zeros((50, 6), np.int32)
+    target_out[:, :5] = rng.choice([4, 5, 6, END], size=(50, 5), p=[0.6, 0.2, 0.1, 0.1])
+    bias = initialise_output_bias(model, target_out)
+    frequencies = np.exp(bias)
+    np.testing.assert_allclose(frequencies.sum(), 1.0, rtol=1e-5)
+    counts = np.bincount(target_out[target_out != 0], minlength=17)
+    np.testing.assert_allclose(frequencies, (counts + 1) / (counts + 1).sum(), rtol=1e-5)
+    np.testing.assert_array_equal(model.get_layer("output").get_weights()[1], bias)
 
 
 class ScriptedRunner:
