@@ -204,13 +204,19 @@ class ConvFrames(keras.layers.Layer):
     stride 2 in both axes, as the convolutional front of a CRNN keyword spotter (Arik et al. 2017; de Andrade et al.
     2018 put two convolutions before their recurrent layers too). Local time-frequency patterns such as a formant
     transition or a burst are found before the recurrence, which then takes half the steps.
+
+    `frequency_pool` > 1 max-pools the mel axis of the result by that factor: the recurrent layer's input, and so
+    most of its arithmetic, shrinks by as much.
     """
 
-    def __init__(self, filters: int = 16, **kwargs):
+    def __init__(self, filters: int = 16, frequency_pool: int = 1, **kwargs):
         super().__init__(**kwargs)
         if filters < 1:
             raise ValueError(f"filters must be at least 1, got {filters}")
+        if frequency_pool < 1:
+            raise ValueError(f"frequency_pool must be at least 1, got {frequency_pool}")
         self.filters = int(filters)
+        self.frequency_pool = int(frequency_pool)
         self.first = keras.layers.Conv2D(self.filters, 3, padding="same", use_bias=False, name="first")
         # Momentum 0.9, not Keras's 0.99: a demo trains a few thousand steps, and with 0.99 the moving statistics
         # used at inference lagged so far that validation accuracy stayed at chance for the first epochs.
@@ -230,15 +236,20 @@ class ConvFrames(keras.layers.Layer):
         image = keras.ops.expand_dims(features, -1)
         image = keras.ops.relu(self.first_norm(self.first(image), training=training))
         image = keras.ops.relu(self.second_norm(self.second(image), training=training))
+        if self.frequency_pool > 1:
+            pool = (1, self.frequency_pool)
+            image = keras.ops.max_pool(image, pool_size=pool, strides=pool, padding="same")
         shape = keras.ops.shape(image)
         return keras.ops.reshape(image, (shape[0], shape[1], image.shape[2] * image.shape[3]))
 
     def compute_output_shape(self, input_shape):
         frames = None if input_shape[1] is None else -(-input_shape[1] // 2)
-        return (input_shape[0], frames, -(-input_shape[2] // 2) * 2 * self.filters)
+        halved = -(-input_shape[2] // 2)
+        bins = -(-halved // self.frequency_pool)
+        return (input_shape[0], frames, bins * 2 * self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters}
+        return {**super().get_config(), "filters": self.filters, "frequency_pool": self.frequency_pool}
 
 
 def audio_frontend(
@@ -247,10 +258,11 @@ def audio_frontend(
     spec_augment: SpecAugment | None = None,
     stack_frames: int = 1,
     conv_filters: int = 0,
+    frequency_pool: int = 1,
 ) -> keras.Sequential:
     """The feature layer, per-channel normalisation (adapted on `normalisation_clips` when given), optionally
-    SpecAugment (which acts only while training), the convolutions of `ConvFrames` (with `conv_filters`), and
-    frames stacked `stack_frames` at a time.
+    SpecAugment (which acts only while training), the convolutions of `ConvFrames` (with `conv_filters`, and their
+    mel axis pooled by `frequency_pool`), and frames stacked `stack_frames` at a time.
 
     Without clips the normalisation is left unadapted; that is only for a model whose weights are loaded later.
     """
@@ -259,7 +271,7 @@ def audio_frontend(
         normalise.adapt(features(np.asarray(normalisation_clips, np.float32)))
     layers = [features, normalise, *([spec_augment] if spec_augment else [])]
     if conv_filters:
-        layers.append(ConvFrames(conv_filters, name="conv_frames"))
+        layers.append(ConvFrames(conv_filters, frequency_pool, name="conv_frames"))
     if stack_frames > 1:
         layers.append(StackFrames(stack_frames, name="stack_frames"))
     return keras.Sequential(layers, name="frontend")

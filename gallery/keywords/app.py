@@ -103,6 +103,9 @@ class KeywordsConfig(RunConfig):
     conv_filters: int = option(
         16, "two 3x3 convolutions over the log-mel frames before the RNN, this many filters (0 = none)", minimum=0
     )
+    frequency_pool: int = option(
+        1, "max-pool the mel axis after the convolutions by this factor (a narrower, cheaper RNN input)", minimum=1
+    )
     schedule: str = option(
         "cosine",
         "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
@@ -152,8 +155,9 @@ def build_model(config: KeywordsConfig, num_classes: int, normalisation_clips: n
     """Raw waveform -> log-mel frames -> recurrent stack -> pooling -> class logits."""
     masks = SpecAugment(seed=config.seed, name="spec_augment") if config.spec_augment else None
     frontend = audio_frontend(
-        config.feature_layer(), normalisation_clips, masks, config.stack_frames, config.conv_filters
-    )
+        config.feature_layer(), normalisation_clips, masks, config.stack_frames, config.conv_filters,
+        config.frequency_pool,
+    )  # fmt: skip
     return many_to_one(
         config.rnn_spec(),
         num_classes,

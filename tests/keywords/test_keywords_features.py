@@ -136,3 +136,23 @@ def test_conv_frames_halve_the_steps_see_neighbouring_frames_and_round_trip(tmp_
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(clips)), frames, atol=1e-5)
+
+
+def test_conv_frames_pool_the_mel_axis_by_its_maximum(tmp_path):
+    rng = np.random.default_rng(5)
+    features = rng.standard_normal((2, 10, 16)).astype(np.float32)
+    unpooled, pooled = ConvFrames(2), ConvFrames(2, frequency_pool=4)
+    unpooled(features), pooled(features)
+    pooled.set_weights(unpooled.get_weights())
+    full = np.asarray(unpooled(features)).reshape(2, 5, 8, 4)
+    cut = np.asarray(pooled(features))
+    # 8 halved bins pooled 4 at a time: 2 bins x 4 filters per step, each the largest of its 4 neighbours.
+    assert cut.shape == (2, 5, 8) == pooled.compute_output_shape((2, 10, 16))
+    np.testing.assert_allclose(cut.reshape(2, 5, 2, 4), full.reshape(2, 5, 2, 4, 4).max(axis=3), atol=1e-6)
+    inputs = keras.Input(shape=(10, 16))
+    model = keras.Model(inputs, pooled(inputs))
+    model.save(tmp_path / "pooled.keras")
+    loaded = keras.saving.load_model(tmp_path / "pooled.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(features)), cut, atol=1e-5)
+    with pytest.raises(ValueError, match="frequency_pool must be at least 1"):
+        ConvFrames(2, frequency_pool=0)
