@@ -17,7 +17,7 @@ training; clips are shifted, scaled and mixed with noise at a random SNR. Also a
     python -m gallery.keywords evaluate --run runs/keywords/lstm-1x128-bi-demo \\
         --data ../shared/data/speech_commands_subset
 
-Expected: the demo reaches about 96 % accuracy on held-out synthetic voices (see README.md for measured
+Expected: the demo reaches about 97 % accuracy on held-out synthetic voices (see README.md for measured
 figures); the run folder keeps a confusion matrix, spectrograms of test clips and some of the clips as WAV.
 """
 
@@ -70,6 +70,8 @@ class KeywordsConfig(RunConfig):
             "patience": 8,
             "budget_seconds": 0.0,
             "schedule": "constant",
+            # The settings of its measured FSDD figure (99.7%, README.md), from before the pooling.
+            "frequency_pool": 1,
             "train_per_class": 1500,
             "validation_per_class": 100,
             "test_per_class": 200,
@@ -79,9 +81,9 @@ class KeywordsConfig(RunConfig):
     units: int = override("units", 128)
     # Read both ways, the end of a word informs its start: 90.8-92.0% against 85.3% on held-out voices (README.md).
     bidirectional: bool = override("bidirectional", True)
-    # Three times the clips of earlier demos for half the epochs, the rate decayed along a cosine, and a budget
-    # that keeps the command under 10 minutes on a 2-core CPU: 95.6-96.3% against 94.7% on held-out voices
-    # (README.md). The budget stops training; the cosine reaches its floor by then however fast the machine is.
+    # Many clips for few epochs, the rate decayed along a cosine, and a budget that keeps the command under 10
+    # minutes on a 2-core CPU (README.md). The budget stops training; the cosine reaches its floor by then however
+    # fast the machine is.
     epochs: int = override("epochs", 12)
     budget_seconds: float = override("budget_seconds", 390.0)
     patience: int = override("patience", 6)
@@ -103,15 +105,19 @@ class KeywordsConfig(RunConfig):
     conv_filters: int = option(
         16, "two 3x3 convolutions over the log-mel frames before the RNN, this many filters (0 = none)", minimum=0
     )
+    # 2 by default: the LSTM reads 320 features a step instead of 640 at half the cost, so about half as many epochs
+    # again fit the budget: 97.3% against 95.6-96.2% on held-out voices (README.md).
     frequency_pool: int = option(
-        1, "max-pool the mel axis after the convolutions by this factor (a narrower, cheaper RNN input)", minimum=1
+        2, "max-pool the mel axis after the convolutions by this factor (a narrower, cheaper RNN input)", minimum=1
     )
     schedule: str = option(
         "cosine",
         "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
         choices=("constant", "cosine"),
     )
-    train_per_class: int = option(1200, "synthetic training clips per class", minimum=1)
+    # With the pooled convolutions, 1,800 a class fit the budget: 97.0% on held-out voices and 66% on real speech,
+    # against 96.4-97.3% and 49-54% with 1,200 (README.md).
+    train_per_class: int = option(1800, "synthetic training clips per class", minimum=1)
     validation_per_class: int = option(50, "synthetic validation clips per class", minimum=1)
     test_per_class: int = option(100, "synthetic test clips per class (held-out voices)", minimum=1)
 
