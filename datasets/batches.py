@@ -34,7 +34,7 @@ class ArrayBatches(keras.utils.PyDataset):
     With `lengths` (one per row), batches are bucketed by length instead: each gathers rows of similar length, and
     every 2-D array in it (token ids, masks, weights, zero-padded after each row's end) is cut after its last
     non-zero column, rounded up to a multiple of `width_multiple` so compiled backends see only a few shapes.
-    Padding is most of a padded batch of short sentences; the recurrence still pays a step for every column.
+    Short sentences padded to the longest of all are mostly padding, and a recurrence pays a step for each column.
     """
 
     # Rows are sorted by length within pools of this many batches: near-equal lengths in a batch, yet every epoch
