@@ -105,8 +105,8 @@ class KeywordsConfig(RunConfig):
     conv_filters: int = option(
         16, "two 3x3 convolutions over the log-mel frames before the RNN, this many filters (0 = none)", minimum=0
     )
-    # 2 by default: the LSTM reads 320 features a step instead of 640 at half the cost, so about half as many epochs
-    # again fit the budget: 97.3% against 95.6-96.2% on held-out voices (README.md).
+    # 2 by default: the LSTM reads 320 features a step instead of 640 at half the cost, so more epochs and clips fit
+    # the budget: 96.3-97.3% against 95.6-96.2% on held-out voices (README.md).
     frequency_pool: int = option(
         2, "max-pool the mel axis after the convolutions by this factor (a narrower, cheaper RNN input)", minimum=1
     )
@@ -115,8 +115,8 @@ class KeywordsConfig(RunConfig):
         "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
         choices=("constant", "cosine"),
     )
-    # With the pooled convolutions, 1,800 a class fit the budget: 97.0% on held-out voices and 66% on real speech,
-    # against 96.4-97.3% and 49-54% with 1,200 (README.md).
+    # With the pooled convolutions, 1,800 a class fit the budget: 96.3-97.0% on held-out voices and 52-66% on real
+    # speech in two runs, against 96.4-97.3% and 49-54% with 1,200 (README.md).
     train_per_class: int = option(1800, "synthetic training clips per class", minimum=1)
     validation_per_class: int = option(50, "synthetic validation clips per class", minimum=1)
     test_per_class: int = option(100, "synthetic test clips per class (held-out voices)", minimum=1)
