@@ -8,13 +8,18 @@ import keras
 import numpy as np
 
 
+def map_arrays(function, structure: Any) -> Any:
+    """`function` applied to every array in a dict, tuple or list of arrays (or to one array), structure kept."""
+    if isinstance(structure, dict):
+        return {key: map_arrays(function, value) for key, value in structure.items()}
+    if isinstance(structure, (tuple, list)):
+        return type(structure)(map_arrays(function, value) for value in structure)
+    return function(structure)
+
+
 def take(structure: Any, rows: np.ndarray) -> Any:
     """The given rows of every array in a dict, tuple or list of arrays (or of one array)."""
-    if isinstance(structure, dict):
-        return {key: take(value, rows) for key, value in structure.items()}
-    if isinstance(structure, (tuple, list)):
-        return type(structure)(take(value, rows) for value in structure)
-    return structure[rows]
+    return map_arrays(lambda array: array[rows], structure)
 
 
 def row_count(structure: Any) -> int:
@@ -75,7 +80,7 @@ class ArrayBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index: int):
         batch = take(self.arrays, self.rows(index))
-        return self._trim(batch) if self.bucketed else batch
+        return map_arrays(self._trim, batch) if self.bucketed else batch
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
@@ -102,17 +107,14 @@ class ArrayBatches(keras.utils.PyDataset):
         whole = ordered[:full].reshape(-1, self.batch_size)[batch_order].reshape(-1)
         self.order = np.concatenate([whole, ordered[full:]])
 
-    def _trim(self, structure: Any) -> Any:
-        if isinstance(structure, dict):
-            return {key: self._trim(value) for key, value in structure.items()}
-        if isinstance(structure, (tuple, list)):
-            return type(structure)(self._trim(value) for value in structure)
-        if structure.ndim != 2:
-            return structure
-        used = np.flatnonzero(structure.any(axis=0))
+    def _trim(self, array: np.ndarray) -> np.ndarray:
+        """A 2-D array cut after its last non-zero column (rounded up); other arrays as they are."""
+        if array.ndim != 2:
+            return array
+        used = np.flatnonzero(array.any(axis=0))
         width = int(used[-1]) + 1 if len(used) else 1
-        width = min(structure.shape[1], -(-width // self.width_multiple) * self.width_multiple)
-        return structure[:, :width]
+        width = min(array.shape[1], -(-width // self.width_multiple) * self.width_multiple)
+        return array[:, :width]
 
 
 def as_tf_dataset(batches: ArrayBatches):
