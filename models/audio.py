@@ -166,6 +166,99 @@ class SpecAugment(keras.layers.Layer):
         }
 
 
+def hz_to_mel(hz):
+    """The HTK mel scale of `tf.signal.linear_to_mel_weight_matrix`."""
+    return 1127.0 * np.log1p(np.asarray(hz, np.float64) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * np.expm1(np.asarray(mel, np.float64) / 1127.0)
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class FrequencyWarp(keras.layers.Layer):
+    """Vocal tract length perturbation (Jaitly & Hinton 2013) of log-mel frames while training; identity otherwise.
+
+    A longer or shorter vocal tract moves every formant by about one factor. Each clip draws a factor `alpha`
+    within 1 +- `max_warp`, and its log-mel image is resampled so that what was at frequency f appears at
+    alpha * f: the piecewise-linear warp of Jaitly & Hinton, which bends above `boundary` (a share of
+    `upper_hz`) so that the band's edges stay where they are. The image is read between mel bins by linear
+    interpolation at each bin's centre frequency, so the layer needs the filter bank's settings.
+    """
+
+    def __init__(
+        self,
+        mel_bins: int = 40,
+        lower_hz: float = 20.0,
+        upper_hz: float = 7600.0,
+        max_warp: float = 0.1,
+        boundary: float = 0.6,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not 0.0 < max_warp < 0.5:
+            raise ValueError(f"max_warp must lie in (0, 0.5), got {max_warp}")
+        self.mel_bins, self.lower_hz, self.upper_hz = int(mel_bins), float(lower_hz), float(upper_hz)
+        self.max_warp, self.boundary, self.seed = float(max_warp), float(boundary), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        edges = np.linspace(hz_to_mel(self.lower_hz), hz_to_mel(self.upper_hz), self.mel_bins + 2)
+        self.first_centre_mel, self.mel_spacing = float(edges[1]), float(edges[1] - edges[0])
+        self.centres_hz = mel_to_hz(edges[1:-1]).astype(np.float32)
+
+    def source_positions(self, alphas):
+        """(batch,) warp factors -> (batch, mel_bins) fractional bin indices each output bin is read from."""
+        alphas = keras.ops.reshape(keras.ops.cast(alphas, "float32"), (-1, 1))
+        top = self.upper_hz
+        # The inverse of the forward warp: output frequency g shows what the clip had at g / alpha below the bend.
+        bend_out = self.boundary * top * keras.ops.minimum(alphas, 1.0)
+        bend_in = bend_out / alphas
+        centres = keras.ops.convert_to_tensor(self.centres_hz)[None, :]
+        below = centres / alphas
+        above = top - (top - centres) * (top - bend_in) / (top - bend_out)
+        source_hz = keras.ops.where(centres <= bend_out, below, above)
+        source_mel = 1127.0 * keras.ops.log1p(keras.ops.maximum(source_hz, 0.0) / 700.0)
+        positions = (source_mel - self.first_centre_mel) / self.mel_spacing
+        return keras.ops.clip(positions, 0.0, self.mel_bins - 1.0)
+
+    def warp(self, features, alphas):
+        """`features` (batch, frames, mel_bins) resampled along the mel axis by the per-clip factors `alphas`."""
+        positions = self.source_positions(alphas)
+        lower = keras.ops.floor(positions)
+        fraction = (positions - lower)[:, None, :]
+        lower = keras.ops.cast(lower, "int32")
+        upper = keras.ops.minimum(lower + 1, self.mel_bins - 1)
+        frames = keras.ops.shape(features)[1]
+
+        def gather(indices):
+            indices = keras.ops.broadcast_to(indices[:, None, :], (keras.ops.shape(features)[0], frames, self.mel_bins))
+            return keras.ops.take_along_axis(features, indices, axis=2)
+
+        return gather(lower) * (1.0 - fraction) + gather(upper) * fraction
+
+    def call(self, features, training=None):
+        if not training:
+            return features
+        alphas = keras.random.uniform(
+            (keras.ops.shape(features)[0],), 1.0 - self.max_warp, 1.0 + self.max_warp, seed=self.seed_generator
+        )
+        return self.warp(features, alphas)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "mel_bins": self.mel_bins,
+            "lower_hz": self.lower_hz,
+            "upper_hz": self.upper_hz,
+            "max_warp": self.max_warp,
+            "boundary": self.boundary,
+            "seed": self.seed,
+        }
+
+
 @keras.saving.register_keras_serializable(package="rnn_gallery")
 class StackFrames(keras.layers.Layer):
     """(batch, frames, channels) -> (batch, frames // factor, factor * channels): neighbouring frames side by side.
@@ -259,17 +352,20 @@ def audio_frontend(
     stack_frames: int = 1,
     conv_filters: int = 0,
     frequency_pool: int = 1,
+    frequency_warp: FrequencyWarp | None = None,
 ) -> keras.Sequential:
-    """The feature layer, per-channel normalisation (adapted on `normalisation_clips` when given), optionally
-    SpecAugment (which acts only while training), the convolutions of `ConvFrames` (with `conv_filters`, and their
-    mel axis pooled by `frequency_pool`), and frames stacked `stack_frames` at a time.
+    """The feature layer, optionally `FrequencyWarp`, per-channel normalisation (adapted on `normalisation_clips`
+    when given), optionally SpecAugment (both act only while training), the convolutions of `ConvFrames` (with
+    `conv_filters`, and their mel axis pooled by `frequency_pool`), and frames stacked `stack_frames` at a time.
 
     Without clips the normalisation is left unadapted; that is only for a model whose weights are loaded later.
     """
     normalise = keras.layers.Normalization(axis=-1, name="feature_normalisation")
     if normalisation_clips is not None:
         normalise.adapt(features(np.asarray(normalisation_clips, np.float32)))
-    layers = [features, normalise, *([spec_augment] if spec_augment else [])]
+    # The warp reads log-mel energies, before normalisation gives each bin its own scale.
+    layers = [features, *([frequency_warp] if frequency_warp else []), normalise]
+    layers += [spec_augment] if spec_augment else []
     if conv_filters:
         layers.append(ConvFrames(conv_filters, frequency_pool, name="conv_frames"))
     if stack_frames > 1:
@@ -281,9 +377,6 @@ def mel_filterbank_reference(
     mel_bins: int, spectrum_bins: int, sample_rate: int, lower_hz: float, upper_hz: float
 ) -> np.ndarray:
     """The HTK triangular mel filters of `tf.signal.linear_to_mel_weight_matrix`, written out in NumPy (tests)."""
-
-    def hz_to_mel(hz):
-        return 1127.0 * np.log1p(np.asarray(hz, np.float64) / 700.0)
 
     frequencies = np.linspace(0.0, sample_rate / 2, spectrum_bins)[1:]
     spectrum_mel = hz_to_mel(frequencies)[:, None]

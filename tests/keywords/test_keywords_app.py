@@ -21,7 +21,8 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("keywords")
     patch = pytest.MonkeyPatch()
     patch.setenv("GALLERY_CACHE", str(root / "cache"))
-    config = KeywordsConfig.from_preset("smoke", out=str(root / "run"))
+    # With the training-only warp, so predict, listen and evaluate also load a model that holds it.
+    config = KeywordsConfig.from_preset("smoke", out=str(root / "run"), vtlp=0.1)
     result = run(config)
     yield result, root
     patch.undo()
@@ -139,6 +140,10 @@ def test_bad_data_and_options_give_status_2(tmp_path, capsys):
     assert "holds no .wav files" in capsys.readouterr().err
     assert run_cli(APP, ["--preset", "smoke", "--mfccs", "50"]) == 2
     assert "--mfccs 50 cannot exceed" in capsys.readouterr().err
+    assert run_cli(APP, ["--preset", "smoke", "--mfccs", "13", "--vtlp", "0.1"]) == 2
+    assert "use one or the other" in capsys.readouterr().err
+    assert run_cli(APP, ["--preset", "smoke", "--vtlp", "0.5"]) == 2
+    assert "use a value under 0.5" in capsys.readouterr().err
     assert run_cli(APP, ["listen", str(tmp_path / "yes" / "a.wav"), "--run", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
