@@ -125,7 +125,9 @@ class KeywordsConfig(RunConfig):
     # speech in two runs, against 96.4-97.3% and 49-54% with 1,200 (README.md).
     train_per_class: int = option(1800, "synthetic training clips per class", minimum=1)
     validation_per_class: int = option(50, "synthetic validation clips per class", minimum=1)
-    test_per_class: int = option(100, "synthetic test clips per class (held-out voices)", minimum=1)
+    # 300 a class, 3,600 clips: a standard error of about 0.3 points at 97%. With 100 the same model scored 97.0% and
+    # 97.5% on the test sets of two seeds, and the demo's figure moved by its test draw as much as by any change.
+    test_per_class: int = option(300, "synthetic test clips per class (held-out voices)", minimum=1)
 
     def validate(self) -> None:
         super().validate()
