@@ -29,6 +29,15 @@ def reference_log_mel(waveform, frame_length, frame_step, fft_length, mel_bins, 
     return np.log(magnitude @ filters + offset)
 
 
+def assert_saved_and_loaded_alike(layer, inputs, expected, tmp_path):
+    """A model of `layer` alone, saved as .keras and loaded in safe mode, gives `expected` on `inputs`."""
+    model_inputs = keras.Input(shape=inputs.shape[1:])
+    model = keras.Model(model_inputs, layer(model_inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_allclose(np.asarray(loaded(inputs)), expected, atol=1e-5)
+
+
 def hz_to_mel(hz):
     return 1127.0 * np.log1p(hz / 700.0)
 
@@ -127,11 +136,7 @@ def test_frequency_warp_acts_only_while_training_and_round_trips(tmp_path):
     np.testing.assert_array_equal(np.asarray(frontend(clips, training=False)), plain)
     warped = np.asarray(frontend(clips, training=True))
     assert warped.shape == plain.shape and not np.allclose(warped, plain, atol=1e-3)
-    inputs = keras.Input(shape=(8000,))
-    model = keras.Model(inputs, frontend(inputs))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(clips)), plain, atol=1e-5)
+    assert_saved_and_loaded_alike(frontend, clips, plain, tmp_path)
     with pytest.raises(ValueError, match="max_warp"):
         FrequencyWarp(16, max_warp=0.5)
 
@@ -147,11 +152,7 @@ def test_stacked_frames_put_neighbours_side_by_side_and_round_trip(tmp_path):
     np.testing.assert_allclose(pairs, frames.reshape(3, 24, 32), atol=1e-6)
     fives = np.asarray(StackFrames(5)(frames))  # the 48th frame has no partners and is dropped
     np.testing.assert_array_equal(fives, frames[:, :45].reshape(3, 9, 80))
-    inputs = keras.Input(shape=(8000,))
-    model = keras.Model(inputs, stacked(inputs))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(clips)), pairs, atol=1e-5)
+    assert_saved_and_loaded_alike(stacked, clips, pairs, tmp_path)
 
 
 def test_conv_frames_halve_the_steps_see_neighbouring_frames_and_round_trip(tmp_path):
@@ -171,11 +172,7 @@ def test_conv_frames_halve_the_steps_see_neighbouring_frames_and_round_trip(tmp_
         weights.assign(np.ones(weights.shape, np.float32))
     response = np.abs(np.asarray(layer(impulse)) - np.asarray(layer(np.zeros_like(impulse)))).sum(axis=-1)[0]
     assert (response[1:4] > 0).all() and response[0] == 0 and response[4] == 0
-    inputs = keras.Input(shape=(8000,))
-    model = keras.Model(inputs, frontend(inputs))
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(clips)), frames, atol=1e-5)
+    assert_saved_and_loaded_alike(frontend, clips, frames, tmp_path)
 
 
 def test_conv_frames_pool_the_mel_axis_by_its_maximum(tmp_path):
@@ -189,10 +186,6 @@ def test_conv_frames_pool_the_mel_axis_by_its_maximum(tmp_path):
     # 8 halved bins pooled 4 at a time: 2 bins x 4 filters per step, each the largest of its 4 neighbours.
     assert cut.shape == (2, 5, 8) == pooled.compute_output_shape((2, 10, 16))
     np.testing.assert_allclose(cut.reshape(2, 5, 2, 4), full.reshape(2, 5, 2, 4, 4).max(axis=3), atol=1e-6)
-    inputs = keras.Input(shape=(10, 16))
-    model = keras.Model(inputs, pooled(inputs))
-    model.save(tmp_path / "pooled.keras")
-    loaded = keras.saving.load_model(tmp_path / "pooled.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(loaded(features)), cut, atol=1e-5)
+    assert_saved_and_loaded_alike(pooled, features, cut, tmp_path)
     with pytest.raises(ValueError, match="frequency_pool must be at least 1"):
         ConvFrames(2, frequency_pool=0)
