@@ -106,3 +106,55 @@ class AttentionPooling(keras.layers.Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class GroundedWords(keras.layers.Layer):
+    """Next-word log-probabilities where some word groups are chosen from the attended image region alone.
+
+    Inputs: the language model's logits over the vocabulary (batch, T, V) and, for each group of word ids (say
+    the colour words, the shape words), logits over that group computed from the attended region only (batch, T,
+    |group|). The language model keeps the probability of saying *some* word of a group now (the sum of its
+    probabilities over the group); which word of the group is the region head's choice. So the word before
+    cannot veto a word of the group: a decoder that only ever read "blue" before "circle" or "square" can still
+    say "blue triangle" when it looks at one, the factorisation of Neural Baby Talk (Lu et al. 2018) with the
+    attended region as the slot's detector. The output is a normalised log-probability, usable as logits.
+    """
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = [[int(i) for i in group] for group in groups]
+        flat = [i for group in self.groups for i in group]
+        if not self.groups or any(len(group) < 2 for group in self.groups) or len(flat) != len(set(flat)):
+            raise ValueError("word groups must be disjoint lists of at least two word ids each")
+
+    def build(self, input_shape):
+        vocab_size = input_shape[0][-1]
+        if max(i for group in self.groups for i in group) >= vocab_size:
+            raise ValueError(f"a grouped word id is outside the vocabulary of {vocab_size} words")
+        keep = [1.0] * vocab_size
+        self.placements = []
+        for group in self.groups:
+            placement = [[0.0] * vocab_size for _ in group]
+            for row, word in enumerate(group):
+                placement[row][word] = 1.0
+                keep[word] = 0.0
+            self.placements.append(ops.convert_to_tensor(placement))
+        self.keep = ops.convert_to_tensor(keep)
+
+    def call(self, inputs):
+        language_logits, *group_logits = inputs
+        log_probs = ops.log_softmax(language_logits, axis=-1)
+        output = log_probs * ops.cast(self.keep, log_probs.dtype)
+        for group, logits, placement in zip(self.groups, group_logits, self.placements):
+            indices = ops.convert_to_tensor(group, dtype="int32")
+            group_mass = ops.logsumexp(ops.take(log_probs, indices, axis=-1), axis=-1, keepdims=True)
+            within = ops.log_softmax(logits, axis=-1)
+            output = output + ops.matmul(group_mass + within, ops.cast(placement, log_probs.dtype))
+        return output
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}

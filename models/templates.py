@@ -20,6 +20,7 @@ from models.attention import (
     AttentionPooling,
     BroadcastOverTime,
     DropFirstStep,
+    GroundedWords,
     PaddingMask,
     attention_layer,
     check_attention,
@@ -217,7 +218,7 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
     if image_step is not None:
         sequence = DropFirstStep(name="drop_image_step")(sequence)
     features = [sequence]
-    attention_weights = None
+    attention_weights = attended = None
     if cfg["attention"] != "none":
         attend = layers("attention", lambda: attention_layer(cfg["attention"], "attention"))
         attended, attention_weights = attend(
@@ -244,7 +245,18 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
     else:
         hidden = features[0]
     output = layers("output", lambda: keras.layers.Dense(cfg["vocab_size"], name="output"))
-    return output(hidden), final_states, attention_weights
+    logits = output(hidden)
+    groups = cfg.get("word_groups")
+    if groups:
+        region = layers(
+            "ground_hidden", lambda: keras.layers.Dense(cfg["units"], activation="relu", name="ground_hidden")
+        )(attended)
+        group_logits = [
+            layers(f"ground_{i}", lambda i=i, group=group: keras.layers.Dense(len(group), name=f"ground_{i}"))(region)
+            for i, group in enumerate(groups)
+        ]
+        logits = layers("grounded_words", lambda: GroundedWords(groups, name="grounded_words"))([logits, *group_logits])
+    return logits, final_states, attention_weights
 
 
 def _one_to_many_context(layers: _Layers, cfg: dict, features):
@@ -293,6 +305,7 @@ def one_to_many(
     inject: str = "init",
     attention: str = "none",
     reader: bool = False,
+    word_groups: list[list[int]] | None = None,
     name: str = "one_to_many",
 ) -> keras.Model:
     """One input (a vector, a feature map or, with `encoder`, an image) to a sequence of token logits.
@@ -303,12 +316,15 @@ def one_to_many(
     attention) adds a one-layer recurrent
     `reader` over each step's decoder output and attended context, below the output layer, so what was attended
     at earlier steps informs the next word: the bottom-layer attention of Wu et al. 2016 (GNMT), and a cheap form
-    of Luong et al. 2015's input feeding.
+    of Luong et al. 2015's input feeding. `word_groups` (with attention) are lists of word ids, such as the
+    colour words, whose choice within the group is made from the attended region alone (`GroundedWords`).
     """
     if inject not in INJECTIONS:
         raise ValueError(f"unknown inject mode {inject!r}; choose one of: {', '.join(INJECTIONS)}")
     if reader and attention == "none":
         raise ValueError("the reader reads the attended context at each step; it needs attention additive or dot")
+    if word_groups and attention == "none":
+        raise ValueError("grounded words are chosen from the attended region; they need attention additive or dot")
     check_attention(attention)
     if spec.bidirectional:
         raise ValueError("a decoder cannot be bidirectional: it writes one word after another")
@@ -325,6 +341,7 @@ def one_to_many(
         features = image
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention, reader)
+    cfg["word_groups"] = word_groups
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
     stack_states = None
@@ -370,6 +387,7 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
         "inject": inject,
         "attention": attention,
         "reader": layers.has("reader_0"),
+        "word_groups": model.get_layer("grounded_words").groups if layers.has("grounded_words") else None,
     }
     reader = layers.stack(None, "reader") if cfg["reader"] else None
     image = model.inputs[0]  # `image` or `features`, always first

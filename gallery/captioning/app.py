@@ -100,6 +100,9 @@ class CaptioningConfig(RunConfig):
     reader: bool = option(
         True, "a second recurrent layer reads each word's attended region (off with --attention none)"
     )
+    grounded: bool = option(
+        False, "synthetic scenes: colour and shape words chosen from the attended region alone (needs attention)"
+    )
     encoder_weights: str = option(
         "none", "MobileNetV3 weights: none (random) or imagenet (~/.keras/models, no download)", choices=ENCODER_WEIGHTS
     )
@@ -123,6 +126,10 @@ class CaptioningConfig(RunConfig):
         if self.attention == "none":
             # The reader reads attended regions; without attention there are none, and the config says so.
             self.reader = False
+        if self.grounded and self.attention == "none":
+            raise UsageError("--grounded picks colour and shape words from the attended region; use --attention dot")
+        if self.grounded and self.data != "scenes":
+            raise UsageError("--grounded knows the colour and shape words of synthetic scenes only; use --data scenes")
         if self.image_size > 512:
             raise UsageError(f"--image-size {self.image_size} is too large for this gallery; use at most 512")
 
@@ -270,7 +277,15 @@ def _regions(channels: int, config: CaptioningConfig) -> list[keras.layers.Layer
     return [GridCoordinates(name="coordinates"), keras.layers.Reshape((-1, channels + 2), name="regions")]
 
 
-def build_model(config: CaptioningConfig, vocab_size: int) -> keras.Model:
+def grounded_word_groups(vocabulary: caption_data.Vocabulary) -> list[list[int]]:
+    """The ids of the scenes' colour words and of their shape words, the groups `--grounded` chooses from the image."""
+    return [vocabulary.encode(" ".join(words)) for words in (scene_data.COLOURS, scene_data.SHAPES)]
+
+
+def build_model(config: CaptioningConfig, vocab_size: int, word_groups: list[list[int]] | None = None) -> keras.Model:
+    """The captioner; `word_groups` (ids from `grounded_word_groups`) are needed when `config.grounded` is set."""
+    if config.grounded and not word_groups:
+        raise ValueError("a grounded captioner needs the word groups of its vocabulary")
     try:
         return one_to_many(
             config.rnn_spec(),
@@ -281,6 +296,7 @@ def build_model(config: CaptioningConfig, vocab_size: int) -> keras.Model:
             inject=config.inject,
             attention=config.attention,
             reader=config.reader,
+            word_groups=word_groups if config.grounded else None,
             name="captioner",
         )
     except ValueError as error:
@@ -466,7 +482,8 @@ def run(config: CaptioningConfig) -> RunResult:
         flush=True,
     )
     with training.distribution_strategy(config).scope():
-        model = build_model(config, len(vocabulary))
+        groups = grounded_word_groups(vocabulary) if config.grounded else None
+        model = build_model(config, len(vocabulary), groups)
         model.compile(
             optimizer=training.optimizer(config),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),

@@ -112,7 +112,8 @@ def _fabricated_run(folder: Path, **changes) -> Path:
     """A finished run folder with an untrained model: what the verb needs, without paying for training."""
     config = _small_config(out=str(folder), **changes)
     vocabulary = Vocabulary.build([], words=scenes.SceneData.vocabulary_words())
-    model = captioning.build_model(config, len(vocabulary))
+    groups = captioning.grounded_word_groups(vocabulary) if config.grounded else None
+    model = captioning.build_model(config, len(vocabulary), groups)
     runs.write_config(folder, config)
     runs.write_json(folder / captioning.VOCABULARY_FILE, vocabulary.words)
     runs.save_model(model, folder / "model.keras")
@@ -138,6 +139,17 @@ def test_attention_runs_draw_a_map_per_word_and_round_trip(tmp_path, capsys):
     built.set_weights(loaded.get_weights())
     inputs = [np.full((1, 32, 32, 3), 100.0, np.float32), np.array([[1, 5, 6]], np.int32)]
     assert np.allclose(np.asarray(loaded(inputs)), np.asarray(built(inputs)), atol=1e-6)
+
+
+def test_grounded_runs_caption_after_a_safe_mode_round_trip(tmp_path, capsys):
+    run_dir = _fabricated_run(tmp_path / "run", grounded=True, max_length=4)
+    image = _images(tmp_path)[0]
+    assert run_cli(captioning.APP, ["caption", str(image), "--run", str(run_dir), "--beam", "2"]) == 0
+    loaded = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+    vocabulary = Vocabulary.build([], words=scenes.SceneData.vocabulary_words())
+    groups = captioning.grounded_word_groups(vocabulary)
+    assert loaded.get_layer("grounded_words").groups == groups
+    assert sorted(vocabulary.words[i] for i in groups[1]) == sorted(scenes.SHAPES)
 
 
 def test_metrics_reward_right_captions_and_punish_wrong_ones():
@@ -196,6 +208,7 @@ def test_bad_input_gives_one_line_and_status_2(smoke_run, tmp_path, capsys, monk
             ["--encoder", "mobilenet_v3_small", "--encoder-weights", "imagenet", "--preset", "smoke"],
             "--encoder-weights none",
         ),
+        (["--grounded", "--attention", "none", "--preset", "smoke"], "--attention dot"),
         (["--data", str(tmp_path / "nowhere"), "--preset", "smoke"], "no such folder"),
         (["--data", str(tmp_path), "--preset", "smoke"], "captions.txt"),
     ]

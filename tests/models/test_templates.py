@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.attention import GridCoordinates
+from models.attention import GridCoordinates, GroundedWords
 from models.decoding import StepRunner
 from models.stacks import RNNSpec
 from models.templates import (
@@ -134,6 +134,50 @@ def test_one_to_many_with_grid_coordinates_and_a_reader(rng):
     full = predict(model, [images, tokens])
     assert np.abs(step_through(one_to_many_inference(model), tokens, images) - full).max() < 1e-5
     train_one_step(model, [images, tokens], rng.integers(0, 9, (2, 4)))
+
+
+def test_grounded_words_take_the_group_mass_from_the_language_model_and_the_choice_from_the_region(rng):
+    groups = [[2, 3, 4], [5, 6]]
+    language = rng.normal(size=(2, 3, 8)).astype("float32")
+    regions = [rng.normal(size=(2, 3, len(group))).astype("float32") for group in groups]
+    output = np.asarray(GroundedWords(groups)([language, *regions]))
+
+    def softmax(x):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    expected = softmax(language.astype("float64"))
+    for group, region in zip(groups, regions):
+        mass = expected[..., group].sum(axis=-1, keepdims=True)
+        expected[..., group] = mass * softmax(region.astype("float64"))
+    assert np.allclose(np.exp(output), expected, atol=1e-6)
+    assert np.allclose(np.exp(output).sum(axis=-1), 1.0, atol=1e-5)
+    # Within a group, the language model's preferences do not matter: only how much it wants the group at all.
+    shifted = language.copy()
+    shifted[..., 2] += 5.0
+    shifted[..., 3] -= 5.0
+    moved = np.asarray(GroundedWords(groups)([shifted, *regions]))
+    ratio = np.exp(moved[..., 2] - moved[..., 3])
+    assert np.allclose(ratio, np.exp(output[..., 2] - output[..., 3]), rtol=1e-4)
+    with pytest.raises(ValueError, match="disjoint"):
+        GroundedWords([[1, 2], [2, 3]])
+
+
+def test_one_to_many_with_grounded_words_steps_like_the_full_pass(rng):
+    groups = [[3, 4, 5], [6, 7]]
+    model = one_to_many(
+        SPECS["lstm"], 9, feature_shape=(5, 6), inject="par", attention="dot", reader=True, word_groups=groups
+    )
+    assert model.get_layer("ground_1").units == 2
+    features = rng.normal(size=(2, 5, 6)).astype("float32")
+    tokens = rng.integers(0, 9, (2, 4))
+    full = predict(model, [features, tokens])
+    assert np.allclose(np.exp(full).sum(axis=-1), 1.0, atol=1e-5)
+    inference = one_to_many_inference(model)
+    assert np.abs(step_through(inference, tokens, features) - full).max() < 1e-5
+    train_one_step(model, [features, tokens], rng.integers(0, 9, (2, 4)))
+    with pytest.raises(ValueError, match="need attention"):
+        one_to_many(SPECS["gru"], 9, feature_shape=(5, 6), attention="none", word_groups=groups)
 
 
 def test_grid_coordinates_name_each_cell():
