@@ -115,10 +115,11 @@ class GroundedWords(keras.layers.Layer):
     Inputs: the language model's logits over the vocabulary (batch, T, V) and, for each group of word ids (say
     the colour words, the shape words), logits over that group computed from the attended region only (batch, T,
     |group|). The language model keeps the probability of saying *some* word of a group now (the sum of its
-    probabilities over the group); which word of the group is the region head's choice. So the word before
-    cannot veto a word of the group: a decoder that only ever read "blue" before "circle" or "square" can still
-    say "blue triangle" when it looks at one, the factorisation of Neural Baby Talk (Lu et al. 2018) with the
-    attended region as the slot's detector. The output is a normalised log-probability, usable as logits.
+    probabilities over the group); which word of the group is the region head's choice, the factorisation of
+    Neural Baby Talk (Lu et al. 2018) with the attended region as the slot's detector. So the word before cannot
+    veto a word of the group ("triangle" after "blue"); whether the head can name an unseen pair depends on what
+    the region features keep apart (on the synthetic scenes they carry colour too, and the head learns the same
+    pairings: gallery/captioning/README.md). The output is a normalised log-probability, usable as logits.
     """
 
     def __init__(self, groups, **kwargs):
