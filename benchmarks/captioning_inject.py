@@ -6,7 +6,8 @@
 
 Each variant trains with the same preset and seed into runs/captioning-bench/<variant>; the script prints a
 Markdown table (semantic accuracy on seen and held-out combinations, BLEU-4, training seconds and epochs) and
-writes it to runs/captioning-bench/table.md. A variant is `<inject>` or `<inject>+<attention>`.
+writes it to runs/captioning-bench/table.md. A variant is `<inject>` or `<inject>+<attention>`; grounding is the
+app's `auto` (views with attention, off without) unless `--set grounding=off` pins it, and the table says which.
 """
 
 from __future__ import annotations
@@ -53,14 +54,14 @@ def main() -> None:
         wall = time.perf_counter() - started
         seen, unseen = metrics["test"]["seen"], metrics["test"]["unseen"]
         rows.append(
-            f"| {inject} | {attention or 'none'} | {100 * seen['semantic_accuracy']:.1f} | "
+            f"| {inject} | {attention or 'none'} | {config.grounding} | {100 * seen['semantic_accuracy']:.1f} | "
             f"{100 * unseen['semantic_accuracy']:.1f} | {seen['bleu4']:.1f} | {unseen['bleu4']:.1f} | "
             f"{metrics['parameters']:,} | {metrics['epochs']} | {metrics['train_seconds']:.0f} | {wall:.0f} |"
         )
         print(rows[-1], flush=True)
     header = (
-        "| inject | attention | semantic acc. seen % | semantic acc. held-out % | BLEU-4 seen | BLEU-4 held-out "
-        "| parameters | epochs | train s | wall s |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "| inject | attention | grounding | semantic acc. seen % | semantic acc. held-out % | BLEU-4 seen "
+        "| BLEU-4 held-out | parameters | epochs | train s | wall s |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     table = header + "\n".join(rows) + "\n"
     runs.write_text(out / "table.md", f"preset {args.preset}, overrides {overrides or 'none'}\n\n{table}")

@@ -109,6 +109,23 @@ class AttentionPooling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnn_gallery")
+class WeightedRegions(keras.layers.Layer):
+    """Attention weights (batch, T, regions) applied to other region features (batch, regions, C) -> (batch, T, C).
+
+    Reads a second description of the image where an attention layer already chose to look, so a head can see
+    the attended place through features the attention scores were not computed from.
+    """
+
+    def call(self, inputs):
+        weights, values = inputs
+        return ops.matmul(weights, ops.cast(values, weights.dtype))
+
+    def compute_output_shape(self, input_shape):
+        weights_shape, values_shape = input_shape
+        return (*weights_shape[:-1], values_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
 class GroundedWords(keras.layers.Layer):
     """Next-word log-probabilities where some word groups are chosen from the attended image region alone.
 
@@ -118,8 +135,10 @@ class GroundedWords(keras.layers.Layer):
     probabilities over the group); which word of the group is the region head's choice, the factorisation of
     Neural Baby Talk (Lu et al. 2018) with the attended region as the slot's detector. So the word before cannot
     veto a word of the group ("triangle" after "blue"); whether the head can name an unseen pair depends on what
-    the region features keep apart (on the synthetic scenes they carry colour too, and the head learns the same
-    pairings: gallery/captioning/README.md). The output is a normalised log-probability, usable as logits.
+    its region features keep apart. On the synthetic scenes the attended encoder features carry colour too, and a
+    shape head reading them learns the same pairings as the language model; heads reading a colour-blind and a
+    shape-blind view of the attended place (`WeightedRegions`) name the held-out pairs (gallery/captioning/
+    README.md). The output is a normalised log-probability, usable as logits.
     """
 
     def __init__(self, groups, **kwargs):

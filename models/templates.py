@@ -22,6 +22,7 @@ from models.attention import (
     DropFirstStep,
     GroundedWords,
     PaddingMask,
+    WeightedRegions,
     attention_layer,
     check_attention,
 )
@@ -247,7 +248,25 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
     output = layers("output", lambda: keras.layers.Dense(cfg["vocab_size"], name="output"))
     logits = output(hidden)
     groups = cfg.get("word_groups")
-    if groups:
+    if groups and "group_0" in context:
+        # Each group's head sees the attended place through its own description of the image (say, one that is
+        # blind to colour for the shape words), so it cannot learn which colours the training scenes paired
+        # with which shapes.
+        group_logits = []
+        for i, group in enumerate(groups):
+            region = layers(f"ground_read_{i}", lambda i=i: WeightedRegions(name=f"ground_read_{i}"))(
+                [attention_weights, context[f"group_{i}"]]
+            )
+            hidden = layers(
+                f"ground_hidden_{i}",
+                lambda i=i: keras.layers.Dense(cfg["units"], activation="relu", name=f"ground_hidden_{i}"),
+            )(region)
+            group_logits.append(
+                layers(f"ground_{i}", lambda i=i, group=group: keras.layers.Dense(len(group), name=f"ground_{i}"))(
+                    hidden
+                )
+            )
+    elif groups:
         region = layers(
             "ground_hidden", lambda: keras.layers.Dense(cfg["units"], activation="relu", name="ground_hidden")
         )(attended)
@@ -255,6 +274,7 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
             layers(f"ground_{i}", lambda i=i, group=group: keras.layers.Dense(len(group), name=f"ground_{i}"))(region)
             for i, group in enumerate(groups)
         ]
+    if groups:
         logits = layers("grounded_words", lambda: GroundedWords(groups, name="grounded_words"))([logits, *group_logits])
     return logits, final_states, attention_weights
 
@@ -306,6 +326,7 @@ def one_to_many(
     attention: str = "none",
     reader: bool = False,
     word_groups: list[list[int]] | None = None,
+    group_encoders: list[keras.layers.Layer] | None = None,
     name: str = "one_to_many",
 ) -> keras.Model:
     """One input (a vector, a feature map or, with `encoder`, an image) to a sequence of token logits.
@@ -318,6 +339,9 @@ def one_to_many(
     at earlier steps informs the next word: the bottom-layer attention of Wu et al. 2016 (GNMT), and a cheap form
     of Luong et al. 2015's input feeding. `word_groups` (with attention) are lists of word ids, such as the
     colour words, whose choice within the group is made from the attended region alone (`GroundedWords`).
+    `group_encoders` (with `encoder` and `word_groups`), one per group, each map the image to regions on the
+    encoder's grid; a group's head then reads its own encoder's regions where the decoder attends, instead of the
+    attended encoder features.
     """
     if inject not in INJECTIONS:
         raise ValueError(f"unknown inject mode {inject!r}; choose one of: {', '.join(INJECTIONS)}")
@@ -333,17 +357,30 @@ def one_to_many(
             f"inject {inject!r} passes the image through the recurrent state, which cell 'none' lacks; "
             "use inject par or merge"
         )
+    if group_encoders and (encoder is None or not word_groups or len(group_encoders) != len(word_groups)):
+        raise ValueError("group encoders need an image encoder and one word group each")
     if encoder is not None:
         image = keras.Input(shape=input_shape, name="image")
         features = keras.layers.Identity(name="image_features")(encoder(image))
     else:
         image = keras.Input(shape=feature_shape, name="features")
         features = image
+    group_features = [
+        keras.layers.Identity(name=f"group_features_{i}")(group_encoder(image))
+        for i, group_encoder in enumerate(group_encoders or [])
+    ]
+    for group_feature in group_features:
+        if len(group_feature.shape) != 3 or group_feature.shape[1] != features.shape[1]:
+            raise ValueError(
+                f"a group encoder gives {group_feature.shape[1:]}, not regions on the encoder's grid of "
+                f"{features.shape[1]}"
+            )
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention, reader)
     cfg["word_groups"] = word_groups
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
+    context.update({f"group_{i}": group_feature for i, group_feature in enumerate(group_features)})
     stack_states = None
     if inject == "init":
         counts = [cell_state_count(spec.cell)] * spec.layers
@@ -393,7 +430,10 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
     image = model.inputs[0]  # `image` or `features`, always first
     features = model.get_layer("image_features").output if layers.has("image_features") else image
     context = _one_to_many_context(layers, cfg, features)
+    group_count = sum(1 for layer in model.layers if layer.name.startswith("group_features_"))
+    context.update({f"group_{i}": model.get_layer(f"group_features_{i}").output for i in range(group_count)})
     context_keys = [key for key in ("projection", "memory") if key in context]
+    context_keys += [f"group_{i}" for i in range(group_count)]
     if inject == "init":
         start_states = _initial_states_from_image(layers, cfg, context["vector"], stack.state_counts)
     elif inject == "pre":

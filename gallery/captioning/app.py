@@ -17,8 +17,10 @@ captions each, with some colour-shape combinations (blue triangle, red square, g
 Expected (the demo preset on a quiet 2-core CPU, see README.md): about 90% of test scenes with seen combinations
 get a caption whose every shape, colour, size and relation is true and that names every shape (every one-shape
 scene, 97% of two-shape scenes, 70 to 83% of the three-shape ones, depending on how many epochs the machine fits
-in the 480 s budget); held-out combinations score 25 to 33%, which is why they are measured apart. BLEU-1..4
-(about 95/93/90/86 on seen scenes) are printed against all five references.
+in the 480 s budget). Held-out combinations, measured apart, score nearly as well because colour and shape words
+are chosen from a colour-blind and a shape-blind view of the image (`--grounding views`; 86.7% held-out against
+88.3% seen at 14 epochs, 14.3% without). BLEU-1..4 (about 95/93/90/86 on seen scenes) are printed against all five
+references.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from models.templates import INJECTIONS, one_to_many, one_to_many_inference
 
 ENCODERS = ("small", "mobilenet_v3_small")
 ENCODER_WEIGHTS = ("none", "imagenet")
+GROUNDINGS = ("auto", "views", "region", "off")
 MOBILENET_WEIGHTS_FILE = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
 VOCABULARY_FILE = "vocabulary.json"
 
@@ -100,8 +103,13 @@ class CaptioningConfig(RunConfig):
     reader: bool = option(
         True, "a second recurrent layer reads each word's attended region (off with --attention none)"
     )
-    grounded: bool = option(
-        False, "synthetic scenes: colour and shape words chosen from the attended region alone (needs attention)"
+    # Views by default where they apply: with them the held-out combinations went from 14.3% to 86.7% after 14
+    # demo epochs, seen ones unchanged (README.md). `auto` resolves to views or off, and the config says which.
+    grounding: str = option(
+        "auto",
+        "synthetic scenes: colour and shape words chosen by heads that read the attended place through a "
+        "shape-blind and a colour-blind view of the image (views), or through the attended features (region)",
+        choices=GROUNDINGS,
     )
     encoder_weights: str = option(
         "none", "MobileNetV3 weights: none (random) or imagenet (~/.keras/models, no download)", choices=ENCODER_WEIGHTS
@@ -126,10 +134,21 @@ class CaptioningConfig(RunConfig):
         if self.attention == "none":
             # The reader reads attended regions; without attention there are none, and the config says so.
             self.reader = False
-        if self.grounded and self.attention == "none":
-            raise UsageError("--grounded picks colour and shape words from the attended region; use --attention dot")
-        if self.grounded and self.data != "scenes":
-            raise UsageError("--grounded knows the colour and shape words of synthetic scenes only; use --data scenes")
+        if self.grounding == "auto":
+            applies = self.data == "scenes" and self.attention != "none" and self.encoder == "small"
+            self.grounding = "views" if applies else "off"
+        if self.grounding != "off" and self.attention == "none":
+            raise UsageError(
+                f"--grounding {self.grounding} picks colour and shape words where the decoder attends; "
+                "use --attention dot or --grounding off"
+            )
+        if self.grounding != "off" and self.data != "scenes":
+            raise UsageError(
+                f"--grounding {self.grounding} knows the colour and shape words of synthetic scenes only; "
+                "use --grounding off"
+            )
+        if self.grounding == "views" and self.encoder != "small":
+            raise UsageError("--grounding views draws its views on the small CNN's grid; use --encoder small")
         if self.image_size > 512:
             raise UsageError(f"--image-size {self.image_size} is too large for this gallery; use at most 512")
 
@@ -277,14 +296,62 @@ def _regions(channels: int, config: CaptioningConfig) -> list[keras.layers.Layer
     return [GridCoordinates(name="coordinates"), keras.layers.Reshape((-1, channels + 2), name="regions")]
 
 
+def build_group_encoders(config: CaptioningConfig) -> list[keras.Model]:
+    """Two views of the image on the encoder's grid: one blind to shape (colour words), one blind to colour (shapes).
+
+    The colour view is a per-pixel network (1 x 1 convolutions) max-pooled to the grid: it sees what colours a
+    region holds, not the outline they draw. The shape view runs the same convolutions on each colour channel as a
+    grey image and keeps, per feature, the strongest channel, so a permutation of the channels (a red shape made
+    blue) gives the same features. Neither view is ever shown a held-out pair; what they cannot see, their heads
+    cannot learn to pair.
+    """
+    size = config.image_size
+    width = config.filters
+    colour = [keras.Input((size, size, 3)), keras.layers.Rescaling(1.0 / 255.0, name="colour_scale")]
+    for index in range(2):
+        colour.append(keras.layers.Conv2D(width, 1, activation="relu", name=f"colour_pixel_{index}"))
+    # The same grid as the small CNN: a 'same' strided first step, then two halvings.
+    colour += [
+        keras.layers.MaxPooling2D(padding="same", name="colour_pool_0"),
+        keras.layers.MaxPooling2D(name="colour_pool_1"),
+        keras.layers.MaxPooling2D(name="colour_pool_2"),
+        keras.layers.Reshape((-1, width), name="colour_regions"),
+    ]
+    shape = [
+        keras.Input((size, size, 3)),
+        keras.layers.Rescaling(1.0 / 255.0, name="shape_scale"),
+        keras.layers.Permute((3, 1, 2), name="channels_first"),
+        keras.layers.Reshape((3, size, size, 1), name="channel_images"),
+    ]
+    widths = [width, width * 2, width * 4]
+    for index, channels in enumerate(widths):
+        strides = 2 if index == 0 else 1
+        shape += [
+            keras.layers.TimeDistributed(
+                keras.layers.Conv2D(channels, 3, strides=strides, padding="same", use_bias=False),
+                name=f"shape_conv_{index}",
+            ),
+            keras.layers.BatchNormalization(momentum=0.9, name=f"shape_norm_{index}"),
+            keras.layers.ReLU(name=f"shape_relu_{index}"),
+        ]
+        if index in (1, 2):
+            shape.append(keras.layers.TimeDistributed(keras.layers.MaxPooling2D(), name=f"shape_pool_{index}"))
+    shape += [
+        keras.layers.MaxPooling3D(pool_size=(3, 1, 1), name="strongest_channel"),
+        keras.layers.Reshape((-1, widths[-1]), name="shape_regions"),
+    ]
+    return [keras.Sequential(colour, name="colour_view"), keras.Sequential(shape, name="shape_view")]
+
+
 def grounded_word_groups(vocabulary: caption_data.Vocabulary) -> list[list[int]]:
-    """The ids of the scenes' colour words and of their shape words, the groups `--grounded` chooses from the image."""
+    """The ids of the scenes' colour words and of their shape words, the groups `--grounding` chooses from the image."""
     return [vocabulary.encode(" ".join(words)) for words in (scene_data.COLOURS, scene_data.SHAPES)]
 
 
 def build_model(config: CaptioningConfig, vocab_size: int, word_groups: list[list[int]] | None = None) -> keras.Model:
-    """The captioner; `word_groups` (ids from `grounded_word_groups`) are needed when `config.grounded` is set."""
-    if config.grounded and not word_groups:
+    """The captioner; `word_groups` (ids from `grounded_word_groups`) are needed unless `config.grounding` is off."""
+    grounded = config.grounding != "off"
+    if grounded and not word_groups:
         raise ValueError("a grounded captioner needs the word groups of its vocabulary")
     try:
         return one_to_many(
@@ -296,7 +363,8 @@ def build_model(config: CaptioningConfig, vocab_size: int, word_groups: list[lis
             inject=config.inject,
             attention=config.attention,
             reader=config.reader,
-            word_groups=word_groups if config.grounded else None,
+            word_groups=word_groups if grounded else None,
+            group_encoders=build_group_encoders(config) if config.grounding == "views" else None,
             name="captioner",
         )
     except ValueError as error:
@@ -478,11 +546,11 @@ def run(config: CaptioningConfig) -> RunResult:
         f"{len(splits['validation'].images)} validation, "
         + ", ".join(f"{len(split.images)} {name.replace('_', ' ')}" for name, split in splits.items() if "test" in name)
         + f"; vocabulary {len(vocabulary)} words; {config.encoder} encoder, {config.architecture()} decoder, "
-        f"inject {config.inject}, attention {config.attention}",
+        f"inject {config.inject}, attention {config.attention}, grounding {config.grounding}",
         flush=True,
     )
     with training.distribution_strategy(config).scope():
-        groups = grounded_word_groups(vocabulary) if config.grounded else None
+        groups = grounded_word_groups(vocabulary) if config.grounding != "off" else None
         model = build_model(config, len(vocabulary), groups)
         model.compile(
             optimizer=training.optimizer(config),

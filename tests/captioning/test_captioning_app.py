@@ -80,7 +80,8 @@ def test_caption_verb_on_every_kind_of_image(smoke_run, tmp_path, capsys):
 
 
 def _small_config(**changes):
-    values = {"units": 8, "embedding_dim": 6, "filters": 4, "image_size": 32, **changes}
+    # Grounding off unless a test asks: the other tests build models without a vocabulary's word groups.
+    values = {"units": 8, "embedding_dim": 6, "filters": 4, "image_size": 32, "grounding": "off", **changes}
     return captioning.CaptioningConfig.from_preset("smoke", **values)
 
 
@@ -112,7 +113,7 @@ def _fabricated_run(folder: Path, **changes) -> Path:
     """A finished run folder with an untrained model: what the verb needs, without paying for training."""
     config = _small_config(out=str(folder), **changes)
     vocabulary = Vocabulary.build([], words=scenes.SceneData.vocabulary_words())
-    groups = captioning.grounded_word_groups(vocabulary) if config.grounded else None
+    groups = captioning.grounded_word_groups(vocabulary) if config.grounding != "off" else None
     model = captioning.build_model(config, len(vocabulary), groups)
     runs.write_config(folder, config)
     runs.write_json(folder / captioning.VOCABULARY_FILE, vocabulary.words)
@@ -142,7 +143,7 @@ def test_attention_runs_draw_a_map_per_word_and_round_trip(tmp_path, capsys):
 
 
 def test_grounded_runs_caption_after_a_safe_mode_round_trip(tmp_path, capsys):
-    run_dir = _fabricated_run(tmp_path / "run", grounded=True, max_length=4)
+    run_dir = _fabricated_run(tmp_path / "run", grounding="region", max_length=4)
     image = _images(tmp_path)[0]
     assert run_cli(captioning.APP, ["caption", str(image), "--run", str(run_dir), "--beam", "2"]) == 0
     loaded = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
@@ -150,6 +151,43 @@ def test_grounded_runs_caption_after_a_safe_mode_round_trip(tmp_path, capsys):
     groups = captioning.grounded_word_groups(vocabulary)
     assert loaded.get_layer("grounded_words").groups == groups
     assert sorted(vocabulary.words[i] for i in groups[1]) == sorted(scenes.SHAPES)
+
+
+def test_factorised_views_are_blind_to_what_their_words_must_not_pair_with(rng):
+    colour_view, shape_view = captioning.build_group_encoders(_small_config())
+    image = rng.uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    # A red shape made blue or green (the channels permuted): the shape view cannot tell.
+    recoloured = image[..., [2, 0, 1]]
+    shapes = np.asarray(shape_view(image, training=False))
+    assert shapes.shape == (1, 16, 16)  # the small CNN's 4 x 4 grid of a 32-pixel image
+    assert np.allclose(np.asarray(shape_view(recoloured, training=False)), shapes, atol=1e-5)
+    # The pixels of each region shuffled (its outline gone, its colours kept): the colour view cannot tell.
+    blocks = image.reshape(1, 4, 8, 4, 8, 3).transpose(0, 1, 3, 2, 4, 5).reshape(1, 4, 4, 64, 3)
+    shuffled = blocks[:, :, :, rng.permutation(64)].reshape(1, 4, 4, 8, 8, 3).transpose(0, 1, 3, 2, 4, 5)
+    colours = np.asarray(colour_view(image))
+    assert np.allclose(np.asarray(colour_view(shuffled.reshape(1, 32, 32, 3))), colours, atol=1e-5)
+    # Both still see what they are for.
+    assert not np.allclose(np.asarray(colour_view(recoloured)), colours, atol=1e-3)
+    assert not np.allclose(np.asarray(shape_view(shuffled.reshape(1, 32, 32, 3), training=False)), shapes, atol=1e-3)
+
+
+def test_factorised_grounded_model_steps_like_the_full_pass_and_round_trips(tmp_path, capsys, rng):
+    run_dir = _fabricated_run(tmp_path / "run", grounding="views", max_length=4)
+    assert run_cli(captioning.APP, ["caption", str(_images(tmp_path)[0]), "--run", str(run_dir)]) == 0
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+    assert model.get_layer("group_features_1").output.shape == (None, 16, 16)
+    images = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    vocabulary = Vocabulary.build([], words=scenes.SceneData.vocabulary_words())
+    tokens = rng.integers(1, len(vocabulary), (2, 5)).astype("int32")
+    full = np.asarray(model([images, tokens], training=False))
+    runner = captioning.Captioner(model, vocabulary, 10).runner
+    assert runner.inference.context_count == 4  # the projection, the attention memory and the two views
+    context, states = runner.start(images)
+    stepped = []
+    for t in range(tokens.shape[1]):
+        logits, states, _ = runner(tokens[:, t], context, states)
+        stepped.append(logits)
+    assert np.abs(np.stack(stepped, axis=1) - full).max() < 1e-4
 
 
 def test_metrics_reward_right_captions_and_punish_wrong_ones():
@@ -173,6 +211,17 @@ def test_the_reader_is_off_without_attention_and_the_config_says_so():
     config = _small_config(attention="none")
     config.validate()
     assert config.reader is False and not has_reader(config)
+
+
+def test_grounding_auto_is_views_where_they_apply_and_off_elsewhere(tmp_path):
+    def resolved(**changes):
+        return captioning.CaptioningConfig.from_preset("smoke", **changes).grounding
+
+    assert resolved() == "views"
+    assert resolved(attention="none") == "off"
+    assert resolved(encoder="mobilenet_v3_small") == "off"
+    assert resolved(data=str(tmp_path)) == "off"
+    assert resolved(grounding="region") == "region"
 
 
 def test_mobilenet_encoder_without_weights_gives_a_feature_grid():
@@ -208,7 +257,9 @@ def test_bad_input_gives_one_line_and_status_2(smoke_run, tmp_path, capsys, monk
             ["--encoder", "mobilenet_v3_small", "--encoder-weights", "imagenet", "--preset", "smoke"],
             "--encoder-weights none",
         ),
-        (["--grounded", "--attention", "none", "--preset", "smoke"], "--attention dot"),
+        (["--grounding", "views", "--attention", "none", "--preset", "smoke"], "--attention dot"),
+        (["--grounding", "region", "--data", str(tmp_path), "--preset", "smoke"], "--grounding off"),
+        (["--grounding", "views", "--encoder", "mobilenet_v3_small", "--preset", "smoke"], "--encoder small"),
         (["--data", str(tmp_path / "nowhere"), "--preset", "smoke"], "no such folder"),
         (["--data", str(tmp_path), "--preset", "smoke"], "captions.txt"),
     ]

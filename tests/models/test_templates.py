@@ -180,6 +180,27 @@ def test_one_to_many_with_grounded_words_steps_like_the_full_pass(rng):
         one_to_many(SPECS["gru"], 9, feature_shape=(5, 6), attention="none", word_groups=groups)
 
 
+def test_group_encoders_must_match_the_groups_and_the_encoder_grid():
+    def grid(rows, name):
+        return keras.Sequential(
+            [
+                keras.Input((8, 8, 3)),
+                keras.layers.Conv2D(4, 8 // rows, strides=8 // rows),
+                keras.layers.Reshape((-1, 4)),
+            ],
+            name=name,
+        )
+
+    groups = [[3, 4], [5, 6]]
+    common = {"encoder": grid(2, "encoder"), "input_shape": (8, 8, 3), "attention": "dot", "word_groups": groups}
+    with pytest.raises(ValueError, match="one word group each"):
+        one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a")], **common)
+    with pytest.raises(ValueError, match="grid of 4"):
+        one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(4, "b")], **common)
+    model = one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(2, "b")], **common)
+    assert model.get_layer("ground_read_1").output.shape == (None, None, 4)
+
+
 def test_grid_coordinates_name_each_cell():
     grid = GridCoordinates()(np.zeros((2, 3, 5, 1), "float32"))
     assert grid.shape == (2, 3, 5, 3)
