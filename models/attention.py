@@ -153,6 +153,7 @@ class GroundedWords(keras.layers.Layer):
         if max(i for group in self.groups for i in group) >= vocab_size:
             raise ValueError(f"a grouped word id is outside the vocabulary of {vocab_size} words")
         keep = [1.0] * vocab_size
+        self.indices = [ops.convert_to_tensor(group, dtype="int32") for group in self.groups]
         self.placements = []
         for group in self.groups:
             placement = [[0.0] * vocab_size for _ in group]
@@ -166,8 +167,7 @@ class GroundedWords(keras.layers.Layer):
         language_logits, *group_logits = inputs
         log_probs = ops.log_softmax(language_logits, axis=-1)
         output = log_probs * ops.cast(self.keep, log_probs.dtype)
-        for group, logits, placement in zip(self.groups, group_logits, self.placements):
-            indices = ops.convert_to_tensor(group, dtype="int32")
+        for indices, logits, placement in zip(self.indices, group_logits, self.placements):
             group_mass = ops.logsumexp(ops.take(log_probs, indices, axis=-1), axis=-1, keepdims=True)
             within = ops.log_softmax(logits, axis=-1)
             output = output + ops.matmul(group_mass + within, ops.cast(placement, log_probs.dtype))
