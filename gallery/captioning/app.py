@@ -41,7 +41,7 @@ from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
 from gallery.config import RunConfig, option, override
 from gallery.errors import UsageError
-from models.attention import ATTENTION_MODES, GridCoordinates
+from models.attention import ATTENTION_MODES, ChannelsAsImages, GridCoordinates, StrongestChannel
 from models.decoding import StepRunner, beam_search, greedy
 from models.templates import INJECTIONS, one_to_many, one_to_many_inference
 
@@ -320,26 +320,21 @@ def build_group_encoders(config: CaptioningConfig) -> list[keras.Model]:
     shape = [
         keras.Input((size, size, 3)),
         keras.layers.Rescaling(1.0 / 255.0, name="shape_scale"),
-        keras.layers.Permute((3, 1, 2), name="channels_first"),
-        keras.layers.Reshape((3, size, size, 1), name="channel_images"),
+        ChannelsAsImages(name="channel_images"),
     ]
     widths = [width, width * 2, width * 4]
     for index, channels in enumerate(widths):
         strides = 2 if index == 0 else 1
         shape += [
-            keras.layers.TimeDistributed(
-                keras.layers.Conv2D(channels, 3, strides=strides, padding="same", use_bias=False),
-                name=f"shape_conv_{index}",
+            keras.layers.Conv2D(
+                channels, 3, strides=strides, padding="same", use_bias=False, name=f"shape_conv_{index}"
             ),
             keras.layers.BatchNormalization(momentum=0.9, name=f"shape_norm_{index}"),
             keras.layers.ReLU(name=f"shape_relu_{index}"),
         ]
         if index in (1, 2):
-            shape.append(keras.layers.TimeDistributed(keras.layers.MaxPooling2D(), name=f"shape_pool_{index}"))
-    shape += [
-        keras.layers.MaxPooling3D(pool_size=(3, 1, 1), name="strongest_channel"),
-        keras.layers.Reshape((-1, widths[-1]), name="shape_regions"),
-    ]
+            shape.append(keras.layers.MaxPooling2D(name=f"shape_pool_{index}"))
+    shape.append(StrongestChannel(3, name="strongest_channel"))
     return [keras.Sequential(colour, name="colour_view"), keras.Sequential(shape, name="shape_view")]
 
 

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.attention import GridCoordinates, GroundedWords
+from models.attention import ChannelsAsImages, GridCoordinates, GroundedWords, StrongestChannel
 from models.decoding import StepRunner
 from models.stacks import RNNSpec
 from models.templates import (
@@ -199,6 +199,18 @@ def test_group_encoders_must_match_the_groups_and_the_encoder_grid():
         one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(4, "b")], **common)
     model = one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(2, "b")], **common)
     assert model.get_layer("ground_read_1").output.shape == (None, None, 4)
+
+
+def test_channels_as_images_and_back_keep_the_strongest_channel(rng):
+    images = rng.uniform(0, 1, (2, 4, 6, 3)).astype("float32")
+    grey = np.asarray(ChannelsAsImages()(images))
+    assert grey.shape == (6, 4, 6, 1)
+    assert np.array_equal(grey[1, ..., 0], images[0, ..., 1]) and np.array_equal(grey[5, ..., 0], images[1, ..., 2])
+    regions = np.asarray(StrongestChannel(3)(grey))
+    assert regions.shape == (2, 24, 1)
+    assert np.array_equal(regions[..., 0], images.max(axis=-1).reshape(2, 24))
+    layer = StrongestChannel.from_config(StrongestChannel(5).get_config())
+    assert layer.channels == 5
 
 
 def test_grid_coordinates_name_each_cell():
