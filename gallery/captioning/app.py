@@ -71,7 +71,7 @@ class CaptioningConfig(RunConfig):
             "show": 4,
         },
         "demo": {},
-        "full": {"train_images": 12000, "validation_images": 500, "test_images": 500, "epochs": 60, "patience": 10},
+        "full": {"train_images": 12000, "validation_images": 500, "test_images": 500, "epochs": 60},
     }
 
     units: int = override("units", 128)
@@ -81,7 +81,10 @@ class CaptioningConfig(RunConfig):
     batch_size: int = override("batch_size", 16)
     epochs: int = override("epochs", 30)
     learning_rate: float = override("learning_rate", 2e-3)
-    patience: int = override("patience", 6)
+    # 10, not 6: validation accuracy on 300 scenes swings by 3 to 5 points from epoch to epoch (0.88 to 0.94 over
+    # epochs 9 to 21), so a patience of 6 stopped the demo at epoch 22, before the learning rate had decayed, and the
+    # best of those noisy epochs scored 88.3% seen on the test scenes (README.md).
+    patience: int = override("patience", 10)
     # 480 s, not 420: 17 epochs where this 2-core machine took 28 s an epoch, which just reach 90% (README.md).
     budget_seconds: float = override("budget_seconds", 480.0)
     data: str = option(
