@@ -82,8 +82,8 @@ class CaptioningConfig(RunConfig):
     epochs: int = override("epochs", 30)
     learning_rate: float = override("learning_rate", 2e-3)
     # 10, not 6: validation accuracy on 300 scenes swings by 3 to 5 points from epoch to epoch (0.88 to 0.94 over
-    # epochs 9 to 21), so a patience of 6 stopped the demo at epoch 22, before the learning rate had decayed, and the
-    # best of those noisy epochs scored 88.3% seen on the test scenes (README.md).
+    # epochs 9 to 21), and a patience of 6 stopped the demo at epoch 22, before the learning rate had decayed. With
+    # 10 it ran to epoch 26 but kept the same best epoch, 88.3% seen on the test scenes (README.md).
     patience: int = override("patience", 10)
     # 480 s, not 420: 17 epochs where this 2-core machine took 28 s an epoch, which just reach 90% (README.md).
     budget_seconds: float = override("budget_seconds", 480.0)
