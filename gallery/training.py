@@ -157,6 +157,11 @@ class CosineSchedule(keras.callbacks.Callback):
         self.seconds = float((logs or {}).get("seconds", self.seconds))
 
 
+def schedule_callbacks(config: RunConfig) -> list[keras.callbacks.Callback]:
+    """The learning-rate callbacks an app's `schedule` option names: cosine decay, or none for a constant rate."""
+    return [CosineSchedule(config)] if config.schedule == "cosine" else []
+
+
 def read_history(path: Path) -> dict[str, list[float]]:
     if not path.is_file():
         return {}

@@ -87,6 +87,11 @@ class CaptioningConfig(RunConfig):
     patience: int = override("patience", 10)
     # 480 s, not 420: 17 epochs where this 2-core machine took 28 s an epoch, which just reach 90% (README.md).
     budget_seconds: float = override("budget_seconds", 480.0)
+    schedule: str = option(
+        "cosine",
+        "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
+        choices=("constant", "cosine"),
+    )
     data: str = option(
         "scenes", "scenes (synthetic, offline), a Flickr8k-style folder, or tfds:coco_captions (downloads once)"
     )
@@ -564,6 +569,7 @@ def run(config: CaptioningConfig) -> RunResult:
         monitor=key,
         mode="max",
         epoch_summary=ValidationScore(model, splits["validation"], vocabulary, config, key),
+        callbacks=training.schedule_callbacks(config),
     )
 
     captioner = Captioner(model, vocabulary, config.max_length)

@@ -264,7 +264,7 @@ def run(config: KeywordsConfig) -> RunResult:
         run_dir,
         monitor="val_accuracy",
         mode="max",
-        callbacks=[training.CosineSchedule(config)] if config.schedule == "cosine" else [],
+        callbacks=training.schedule_callbacks(config),
         epoch_summary=lambda epoch, logs: (
             f"accuracy {logs.get('accuracy', np.nan):.3f}  val_accuracy {logs.get('val_accuracy', np.nan):.3f}"
         ),

@@ -253,7 +253,7 @@ def run(config: LanguageModelConfig) -> RunResult:
         config,
         run_dir,
         epoch_summary=epoch_report,
-        callbacks=[training.CosineSchedule(config)] if config.schedule == "cosine" else [],
+        callbacks=training.schedule_callbacks(config),
         steps_per_epoch=steps_per_epoch,
         validation_batch_size=config.batch_size,
     )

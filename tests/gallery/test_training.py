@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gallery import training
+from gallery import apps, training
 from gallery.config import RunConfig
 from models.stacks import RNNSpec
 from models.templates import many_to_many
@@ -93,6 +93,14 @@ def test_cosine_schedule_decays_to_a_tenth_by_epochs_or_by_the_budget_spent(tmp_
     assert budgeted.rate(1, 50.0) == pytest.approx(0.001)
 
 
+@pytest.mark.parametrize("app", ["captioning", "keywords", "language_model"])
+def test_each_app_with_a_schedule_option_decays_its_rate_only_when_asked(app):
+    config_class = apps.load(app).config
+    (schedule,) = training.schedule_callbacks(config_class.from_preset("smoke", schedule="cosine"))
+    assert isinstance(schedule, training.CosineSchedule)
+    assert training.schedule_callbacks(config_class.from_preset("smoke", schedule="constant")) == []
+
+
 def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     script = textwrap.dedent(
         f"""
@@ -100,7 +108,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from gallery.hello.app import HelloConfig, run
-        from gallery import training
+        from gallery import apps, training
         config = HelloConfig.from_preset("smoke", strategy="mirrored", out={str(tmp_path)!r})
         strategy = training.distribution_strategy(config)
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
