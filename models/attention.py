@@ -216,3 +216,34 @@ class GroundedWords(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package="rnn_gallery")
+class NextWordLoss(keras.layers.Layer):
+    """Passes a language model's logits through and, while training, adds their cross-entropy against the next token.
+
+    Inputs: logits (batch, T, V) and the teacher-forced input tokens (batch, T) they were computed from; the logits
+    at step t are scored against token t + 1 (padding, id 0, is skipped; the last step has no next input and is
+    left to the model's own loss). With `GroundedWords`, the language model's choice within a word group is never
+    used, so nothing makes its attention and the image encoder tell the group's words apart but the heads' loss
+    through the attention weights; this loss, `weight` times the mean over real tokens, asks it to name every word.
+    """
+
+    def __init__(self, weight: float, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+
+    def call(self, inputs, training=None):
+        logits, tokens = inputs
+        if training:
+            following = tokens[:, 1:]
+            real = ops.cast(ops.not_equal(following, 0), logits.dtype)
+            losses = ops.sparse_categorical_crossentropy(following, logits[:, :-1], from_logits=True)
+            self.add_loss(self.weight * ops.sum(losses * real) / ops.maximum(ops.sum(real), 1.0))
+        return logits
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "weight": self.weight}

@@ -21,6 +21,7 @@ from models.attention import (
     BroadcastOverTime,
     DropFirstStep,
     GroundedWords,
+    NextWordLoss,
     PaddingMask,
     WeightedRegions,
     attention_layer,
@@ -247,6 +248,8 @@ def _one_to_many_graph(layers: _Layers, cfg: dict, tokens, context, states, imag
         hidden = features[0]
     output = layers("output", lambda: keras.layers.Dense(cfg["vocab_size"], name="output"))
     logits = output(hidden)
+    if cfg.get("word_loss"):
+        logits = layers("word_loss", lambda: NextWordLoss(cfg["word_loss"], name="word_loss"))([logits, tokens])
     groups = cfg.get("word_groups")
     if groups and "group_0" in context:
         # Each group's head sees the attended place through its own description of the image (say, one that is
@@ -327,6 +330,7 @@ def one_to_many(
     reader: bool = False,
     word_groups: list[list[int]] | None = None,
     group_encoders: list[keras.layers.Layer] | None = None,
+    word_loss: float = 0.0,
     name: str = "one_to_many",
 ) -> keras.Model:
     """One input (a vector, a feature map or, with `encoder`, an image) to a sequence of token logits.
@@ -341,12 +345,19 @@ def one_to_many(
     colour words, whose choice within the group is made from the attended region alone (`GroundedWords`).
     `group_encoders` (with `encoder` and `word_groups`), one per group, each map the image to regions on the
     encoder's grid; a group's head then reads its own encoder's regions where the decoder attends, instead of the
-    attended encoder features.
+    attended encoder features. `word_loss` (with `word_groups`) weighs an auxiliary loss that trains the language
+    model's own softmax on every next word, grouped ones included (`NextWordLoss`), so its attention learns to
+    tell apart what the heads name; its choice within a group is still not used.
     """
     if inject not in INJECTIONS:
         raise ValueError(f"unknown inject mode {inject!r}; choose one of: {', '.join(INJECTIONS)}")
     if reader and attention == "none":
         raise ValueError("the reader reads the attended context at each step; it needs attention additive or dot")
+    if word_loss and not word_groups:
+        raise ValueError(
+            "the auxiliary word loss trains a language model whose grouped words are chosen elsewhere; "
+            "it needs word groups"
+        )
     if word_groups and attention == "none":
         raise ValueError("grounded words are chosen from the attended region; they need attention additive or dot")
     check_attention(attention)
@@ -378,6 +389,7 @@ def one_to_many(
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     cfg = _one_to_many_cfg(spec, vocab_size, embedding_dim, inject, attention, reader)
     cfg["word_groups"] = word_groups
+    cfg["word_loss"] = word_loss
     layers = _Layers()
     context = _one_to_many_context(layers, cfg, features)
     context.update({f"group_{i}": group_feature for i, group_feature in enumerate(group_features)})
@@ -424,6 +436,7 @@ def one_to_many_inference(model: keras.Model) -> InferenceModels:
         "inject": inject,
         "attention": attention,
         "reader": layers.has("reader_0"),
+        "word_loss": model.get_layer("word_loss").weight if layers.has("word_loss") else 0.0,
         "word_groups": model.get_layer("grounded_words").groups if layers.has("grounded_words") else None,
     }
     reader = layers.stack(None, "reader") if cfg["reader"] else None

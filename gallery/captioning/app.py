@@ -71,7 +71,15 @@ class CaptioningConfig(RunConfig):
             "show": 4,
         },
         "demo": {},
-        "full": {"train_images": 12000, "validation_images": 500, "test_images": 500, "epochs": 60},
+        # No time budget (the demo's would stop it after 8 minutes), and the whole cosine schedule.
+        "full": {
+            "train_images": 12000,
+            "validation_images": 1000,
+            "test_images": 2000,
+            "epochs": 40,
+            "patience": 15,
+            "budget_seconds": 0.0,
+        },
     }
 
     units: int = override("units", 128)
@@ -119,6 +127,14 @@ class CaptioningConfig(RunConfig):
         "shape-blind and a colour-blind view of the image (views), or through the attended features (region)",
         choices=GROUNDINGS,
     )
+    # 0.5 by default: on three 1,000-scene test draws of each, the demo scored 93.3% seen and 90.9% held-out on
+    # average with it, 92.5% and 89.1% without (README.md).
+    word_loss: float = option(
+        0.5,
+        "with --grounding: weight of an auxiliary loss on the language model naming every word itself, so its "
+        "attention learns to tell apart the shapes the heads name",
+        minimum=0.0,
+    )
     encoder_weights: str = option(
         "none", "MobileNetV3 weights: none (random) or imagenet (~/.keras/models, no download)", choices=ENCODER_WEIGHTS
     )
@@ -128,8 +144,11 @@ class CaptioningConfig(RunConfig):
     train_images: int = option(
         4000, "synthetic training scenes (real data: at most this many images, 0 = all)", minimum=0
     )
-    validation_images: int = option(300, "synthetic validation scenes", minimum=1)
-    test_images: int = option(300, "synthetic test scenes per group (seen and held-out combinations)", minimum=1)
+    # 500 and 1,000, not 300: on 300 scenes a standard error is 1.7 points at 90%, and the same trained model scored
+    # 92.0%, 92.5%, 93.0% and 91.9% on four test draws (benchmarks/captioning_decoding.py, README.md). Scoring the
+    # 500 validation scenes after each epoch takes about 2 s (1.7 s of it their greedy captions).
+    validation_images: int = option(500, "synthetic validation scenes", minimum=1)
+    test_images: int = option(1000, "synthetic test scenes per group (seen and held-out combinations)", minimum=1)
     max_length: int = option(30, "longest caption in words (longer training captions are cut)", minimum=2)
     beam: int = option(1, "beam width for the test captions (1 = greedy)", minimum=1)
     min_count: int = option(3, "real data: keep words seen at least this often in training", minimum=1)
@@ -145,6 +164,9 @@ class CaptioningConfig(RunConfig):
         if self.grounding == "auto":
             applies = self.data == "scenes" and self.attention != "none" and self.encoder == "small"
             self.grounding = "views" if applies else "off"
+        if self.grounding == "off":
+            # The word loss only adds to what the one softmax already learns; the config says it is unused.
+            self.word_loss = 0.0
         if self.grounding != "off" and self.attention == "none":
             raise UsageError(
                 f"--grounding {self.grounding} picks colour and shape words where the decoder attends; "
@@ -368,6 +390,7 @@ def build_model(config: CaptioningConfig, vocab_size: int, word_groups: list[lis
             reader=config.reader,
             word_groups=word_groups if grounded else None,
             group_encoders=build_group_encoders(config) if config.grounding == "views" else None,
+            word_loss=config.word_loss if grounded else 0.0,
             name="captioner",
         )
     except ValueError as error:

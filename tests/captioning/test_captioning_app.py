@@ -224,6 +224,14 @@ def test_grounding_auto_is_views_where_they_apply_and_off_elsewhere(tmp_path):
     assert resolved(grounding="region") == "region"
 
 
+def test_the_word_loss_comes_with_grounding_only_and_the_saved_model_keeps_it(tmp_path):
+    assert captioning.CaptioningConfig.from_preset("smoke").word_loss == 0.5
+    assert captioning.CaptioningConfig.from_preset("smoke", grounding="off").word_loss == 0.0
+    run_dir = _fabricated_run(tmp_path / "run", grounding="views", max_length=4)
+    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True, compile=False)
+    assert model.get_layer("word_loss").weight == 0.5
+
+
 def test_mobilenet_encoder_without_weights_gives_a_feature_grid():
     for coordinates, channels in ((False, 576), (True, 576 + 2)):
         config = _small_config(encoder="mobilenet_v3_small", image_size=64, coordinates=coordinates)

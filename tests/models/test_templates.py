@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from models.attention import ChannelsAsImages, GridCoordinates, GroundedWords, StrongestChannel
+from models.attention import ChannelsAsImages, GridCoordinates, GroundedWords, NextWordLoss, StrongestChannel
 from models.decoding import StepRunner
 from models.stacks import RNNSpec
 from models.templates import (
@@ -178,6 +178,35 @@ def test_one_to_many_with_grounded_words_steps_like_the_full_pass(rng):
     train_one_step(model, [features, tokens], rng.integers(0, 9, (2, 4)))
     with pytest.raises(ValueError, match="need attention"):
         one_to_many(SPECS["gru"], 9, feature_shape=(5, 6), attention="none", word_groups=groups)
+
+
+def test_next_word_loss_scores_each_step_against_the_following_token_while_training_only(rng):
+    logits = rng.normal(size=(2, 4, 6)).astype("float32")
+    tokens = np.array([[1, 2, 3, 0], [1, 5, 4, 2]])
+    layer = NextWordLoss(0.5)
+    assert np.array_equal(np.asarray(layer([logits, tokens], training=False)), logits) and not layer.losses
+    layer([logits, tokens], training=True)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    # Steps 0-1 of the first row (step 2 is followed by padding) and 0-2 of the second.
+    pairs = [(0, 0, 2), (0, 1, 3), (1, 0, 5), (1, 1, 4), (1, 2, 2)]
+    expected = 0.5 * np.mean([-log_probs[row, step, token] for row, step, token in pairs])
+    assert float(layer.losses[0]) == pytest.approx(expected, rel=1e-5)
+    assert NextWordLoss.from_config(layer.get_config()).weight == 0.5
+
+
+def test_one_to_many_with_an_auxiliary_word_loss_steps_like_the_full_pass(rng):
+    groups = [[3, 4, 5], [6, 7]]
+    common = {"feature_shape": (5, 6), "inject": "par", "attention": "dot", "reader": True}
+    model = one_to_many(SPECS["lstm"], 9, word_groups=groups, word_loss=0.5, **common)
+    features = rng.normal(size=(2, 5, 6)).astype("float32")
+    tokens = rng.integers(1, 9, (2, 4))
+    full = predict(model, [features, tokens])
+    assert np.abs(step_through(one_to_many_inference(model), tokens, features) - full).max() < 1e-5
+    model([features, tokens], training=True)
+    assert len(model.losses) == 1
+    train_one_step(model, [features, tokens], rng.integers(0, 9, (2, 4)))
+    with pytest.raises(ValueError, match="needs word groups"):
+        one_to_many(SPECS["lstm"], 9, word_loss=0.5, **common)
 
 
 def test_group_encoders_must_match_the_groups_and_the_encoder_grid():
