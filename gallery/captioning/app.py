@@ -14,13 +14,12 @@ captions each, with some colour-shape combinations (blue triangle, red square, g
     python -m gallery.captioning --inject merge --attention none
     python -m gallery.captioning caption photo.jpg --run runs/captioning/lstm-1x128-demo --beam 3
 
-Expected (the demo preset on a quiet 2-core CPU, see README.md): about 90% of test scenes with seen combinations
-get a caption whose every shape, colour, size and relation is true and that names every shape (every one-shape
-scene, 97% of two-shape scenes, 70 to 83% of the three-shape ones, depending on how many epochs the machine fits
-in the 480 s budget). Held-out combinations, measured apart, score nearly as well because colour and shape words
-are chosen from a colour-blind and a shape-blind view of the image (`--grounding views`; 86.7% held-out against
-88.3% seen at 14 epochs, 14.3% without). BLEU-1..4 (about 95/93/90/86 on seen scenes) are printed against all five
-references.
+Expected (the demo preset on a quiet 2-core CPU, see README.md): about 93% of the 1,000 test scenes with seen
+combinations get a caption whose every shape, colour, size and relation is true and that names every shape (every
+one-shape scene, 97% of two-shape scenes, about 84% of the three-shape ones). Held-out combinations, measured
+apart, score nearly as well (about 91%) because colour and shape words are chosen from a colour-blind and a
+shape-blind view of the image (`--grounding views`; 14.3% without). BLEU-1..4 (about 96/94/92/88 on seen scenes)
+are printed against all five references.
 """
 
 from __future__ import annotations
