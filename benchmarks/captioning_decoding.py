@@ -1,9 +1,9 @@
 """Finished synthetic-scenes captioning runs scored with greedy and beam decoding on the test scenes of several seeds.
 
-A run's test figure moves with which 300 or 500 scenes its seed drew as much as with a change of decoder, so this
+A run's test figure moves with which scenes its seed drew (by a point on 300 to 1,000 scenes), so this
 scores each run folder on the seen and held-out test groups of every `--seeds` (seed 0's are the run's own when it
-trained with seed 0; other seeds draw new scenes, never the training ones: the training split has its own seed
-stream) at every `--beams` width, and prints one Markdown table of semantic accuracy.
+trained with seed 0; other seeds draw new test scenes from their own streams, as a fresh test set would be drawn)
+at every `--beams` width, and prints one Markdown table of semantic accuracy.
 
     python benchmarks/captioning_decoding.py runs/captioning/lstm-1x128-full --seeds 0 1 2 --beams 1 3
 """

@@ -108,7 +108,7 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from gallery.hello.app import HelloConfig, run
-        from gallery import apps, training
+        from gallery import training
         config = HelloConfig.from_preset("smoke", strategy="mirrored", out={str(tmp_path)!r})
         strategy = training.distribution_strategy(config)
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
