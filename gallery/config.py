@@ -25,6 +25,15 @@ def option(default: Any, help: str, *, choices: tuple | None = None, minimum: fl
     return field(default=default, metadata={"help": help, "choices": choices, "minimum": minimum})
 
 
+def schedule_option(default: str) -> Any:
+    """The `schedule` field of the apps whose learning rate may decay (`gallery.training.schedule_callbacks`)."""
+    return option(
+        default,
+        "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
+        choices=("constant", "cosine"),
+    )
+
+
 def override(name: str, default: Any) -> Any:
     """A shared field with an app's own default (help and accepted values stay those of RunConfig)."""
     base = RunConfig.__dataclass_fields__[name]

@@ -38,7 +38,7 @@ from datasets import scenes as scene_data
 from datasets.batches import ArrayBatches
 from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
-from gallery.config import RunConfig, option, override
+from gallery.config import RunConfig, option, override, schedule_option
 from gallery.errors import UsageError
 from models.attention import ATTENTION_MODES, ChannelsAsImages, GridCoordinates, StrongestChannel
 from models.decoding import StepRunner, beam_search, greedy
@@ -94,11 +94,7 @@ class CaptioningConfig(RunConfig):
     patience: int = override("patience", 10)
     # 480 s, not 420: 17 epochs where this 2-core machine took 28 s an epoch, which just reach 90% (README.md).
     budget_seconds: float = override("budget_seconds", 480.0)
-    schedule: str = option(
-        "cosine",
-        "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
-        choices=("constant", "cosine"),
-    )
+    schedule: str = schedule_option("cosine")
     data: str = option(
         "scenes", "scenes (synthetic, offline), a Flickr8k-style folder, or tfds:coco_captions (downloads once)"
     )
@@ -389,7 +385,7 @@ def build_model(config: CaptioningConfig, vocab_size: int, word_groups: list[lis
             reader=config.reader,
             word_groups=word_groups if grounded else None,
             group_encoders=build_group_encoders(config) if config.grounding == "views" else None,
-            word_loss=config.word_loss if grounded else 0.0,
+            word_loss=config.word_loss,
             name="captioner",
         )
     except ValueError as error:

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from datasets import speech  # noqa: E402
 from gallery import plots, runs, training  # noqa: E402
 from gallery.cli import App, RunResult, Verb  # noqa: E402
-from gallery.config import RunConfig, option, override  # noqa: E402
+from gallery.config import RunConfig, option, override, schedule_option  # noqa: E402
 from gallery.errors import UsageError  # noqa: E402
 from models.audio import FrequencyWarp, LogMelSpectrogram, SpecAugment, audio_frontend  # noqa: E402
 from models.templates import POOLINGS, many_to_one  # noqa: E402
@@ -116,11 +116,7 @@ class KeywordsConfig(RunConfig):
     frequency_pool: int = option(
         2, "max-pool the mel axis after the convolutions by this factor (a narrower, cheaper RNN input)", minimum=1
     )
-    schedule: str = option(
-        "cosine",
-        "learning rate: constant, or cosine decay to 10% over --epochs (or the time budget)",
-        choices=("constant", "cosine"),
-    )
+    schedule: str = schedule_option("cosine")
     # With the pooled convolutions, 1,800 a class fit the budget: 96.3-97.0% on held-out voices and 52-66% on real
     # speech in two runs, against 96.4-97.3% and 49-54% with 1,200 (README.md).
     train_per_class: int = option(1800, "synthetic training clips per class", minimum=1)

@@ -33,7 +33,7 @@ import numpy as np
 from datasets import text as text_data
 from gallery import plots, runs, training
 from gallery.cli import App, RunResult, Verb
-from gallery.config import RunConfig, option, override
+from gallery.config import RunConfig, option, override, schedule_option
 from gallery.errors import UsageError
 from models.decoding import StepRunner, feed, sample
 from models.templates import many_to_many, many_to_many_inference
@@ -94,11 +94,7 @@ class LanguageModelConfig(RunConfig):
     embedding_dim: int = option(64, "size of the token embedding", minimum=1)
     steps_per_epoch: int = option(40, "training batches per epoch (0 = one pass over the training text)", minimum=0)
     validation_steps: int = option(0, "validation batches per epoch (0 = the whole validation split)", minimum=0)
-    schedule: str = option(
-        "cosine",
-        "learning rate: cosine decay to 10% over --epochs (or the time budget), or constant",
-        choices=("cosine", "constant"),
-    )
+    schedule: str = schedule_option("cosine")
     max_vocab: int = option(10000, "word level: keep this many most frequent tokens, the rest are <unk>", minimum=2)
     sample_length: int = option(200, "characters of the sample printed each epoch", minimum=1)
 
