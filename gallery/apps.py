@@ -30,17 +30,22 @@ APPLICATIONS = (
 
 
 def available() -> list[AppEntry]:
-    """The applications installed in this checkout (each is a subpackage with an `app` module)."""
+    """The applications installed in this checkout (each is a subpackage whose `APP` the CLI runs)."""
     return [entry for entry in APPLICATIONS if _installed(entry.name)]
 
 
 def _installed(name: str) -> bool:
     try:
-        return importlib.util.find_spec(f"gallery.{name}.app") is not None
+        return importlib.util.find_spec(f"gallery.{name}.config") is not None or (  # TRANSITIONAL
+            importlib.util.find_spec(f"gallery.{name}.app") is not None
+        )
     except ModuleNotFoundError:
         return False
 
 
 def load(name: str) -> App:
     """The `App` object of an application, imported on demand (TensorFlow loads with it)."""
-    return importlib.import_module(f"gallery.{name}.app").APP
+    package = importlib.import_module(f"gallery.{name}")
+    if hasattr(package, "APP"):
+        return package.APP
+    return importlib.import_module(f"gallery.{name}.app").APP  # TRANSITIONAL: apps not yet in the new shape

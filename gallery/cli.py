@@ -39,19 +39,35 @@ class Verb:
 
 @dataclass
 class App:
-    """An application as the command line and the gallery see it."""
+    """An application as the command line and the gallery see it.
+
+    `train_and_evaluate(config, run_dir)` trains into the run folder and returns the metrics it wrote (through
+    `gallery.training.write_finished_run`); `run(config)` seeds, picks the run folder and calls it.
+    """
 
     name: str
     layout: str
     description: str
     config: type[RunConfig]
-    run: Callable[[RunConfig], RunResult]
+    train_and_evaluate: Callable[[RunConfig, Path], dict[str, Any]] | None = None
     verbs: list[Verb] = field(default_factory=list)
     command: str | None = None  # how users run it; apps made by `python -m gallery new` live outside gallery
+    legacy_run: Callable[[RunConfig], RunResult] | None = None  # TRANSITIONAL: apps not yet in the new shape
 
     @property
     def prog(self) -> str:
         return self.command or f"python -m gallery.{self.name}"
+
+    def run(self, config: RunConfig) -> RunResult:
+        """Train and evaluate one configuration into its run folder (`--out`, or the default under runs/)."""
+        from gallery import runs, training
+
+        if self.legacy_run is not None:
+            return self.legacy_run(config)
+        training.set_seed(config.seed)
+        run_dir = runs.run_directory(config)
+        metrics = self.train_and_evaluate(config, run_dir)
+        return RunResult(metrics, run_dir)
 
 
 class OneLineParser(argparse.ArgumentParser):

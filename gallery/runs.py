@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,21 @@ def write_metrics(
     return payload
 
 
+@dataclass
+class Showcase:
+    """What a person wants to see or hear from a run, for the gallery page (paths relative to the run folder).
+
+    `texts` are (title, text); `images`, `audio` and `links` are (relative path, caption); `tables` are
+    {"title": ..., "columns": [...], "rows": [[...], ...]}.
+    """
+
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)
+    audio: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[dict[str, Any]] = field(default_factory=list)
+
+
 def write_showcase(
     run_dir: Path,
     *,
@@ -126,12 +141,8 @@ def write_showcase(
     links: list[tuple[str, str]] = (),
     tables: list[dict[str, Any]] = (),
 ) -> Path:
-    """showcase.json: what a person wants to see or hear from this run, for the gallery page.
-
-    Paths are relative to the run folder. `texts` are (title, text); `images`, `audio` and `links` are
-    (relative path, caption); `tables` are {"title": ..., "columns": [...], "rows": [[...], ...]}.
-    """
-    for _, relative in [(caption, path) for path, caption in [*images, *audio, *links]]:
+    """showcase.json (see `Showcase`); every file it names must already be in the run folder."""
+    for relative, _ in [*images, *audio, *links]:
         if not (run_dir / relative).is_file():
             raise FileNotFoundError(f"showcase names {relative}, which is not in {run_dir}")
     payload = {

@@ -286,6 +286,62 @@ def fit(
     )
 
 
+@dataclass
+class Primary:
+    """The one figure a run is judged by (metrics.json's `primary` entry, the tour's and compare's column)."""
+
+    name: str
+    value: float
+    higher_is_better: bool
+
+
+def write_finished_run(
+    run_dir: Path,
+    config: RunConfig,
+    model: keras.Model,
+    result: TrainingResult,
+    primary: Primary,
+    *,
+    curve_title: str,
+    curve_keys: tuple[str, ...] = ("loss", "val_loss"),
+    showcase: runs.Showcase | None = None,
+    **metrics: Any,
+) -> dict[str, Any]:
+    """Write what every finished run holds, then drop its checkpoints; returns the metrics written.
+
+    config.json, model.keras, learning_curve.png (the `curve_keys` columns of the history), showcase.json (the
+    curve first, then the app's own pictures, sounds and tables) and metrics.json, last: a folder with
+    metrics.json is a finished run.
+    """
+    from gallery import plots
+
+    runs.write_config(run_dir, config)
+    runs.save_model(model, run_dir / "model.keras")
+    curve = {key: result.history[key] for key in ("epoch", *curve_keys) if key in result.history}
+    plots.learning_curve(curve, run_dir / "learning_curve.png", title=curve_title)
+    showcase = showcase or runs.Showcase()
+    runs.write_showcase(
+        run_dir,
+        texts=showcase.texts,
+        images=[("learning_curve.png", "loss per epoch"), *showcase.images],
+        audio=showcase.audio,
+        links=showcase.links,
+        tables=showcase.tables,
+    )
+    written = runs.write_metrics(
+        run_dir,
+        primary_name=primary.name,
+        primary_value=primary.value,
+        higher_is_better=primary.higher_is_better,
+        parameters=model.count_params(),
+        train_seconds=result.seconds,
+        epochs=result.epochs,
+        **metrics,
+    )
+    finish(run_dir)
+    return written
+
+
 def finish(run_dir: Path) -> None:
     """Drop the checkpoints folder once model.keras and metrics.json are written."""
     shutil.rmtree(run_dir / CHECKPOINTS, ignore_errors=True)

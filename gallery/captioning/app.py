@@ -738,6 +738,6 @@ APP = App(
     layout="one-to-many",
     description="Image captioning: a CNN encoder and an RNN decoder describe scenes of coloured shapes.",
     config=CaptioningConfig,
-    run=run,
+    legacy_run=run,
     verbs=[Verb("caption", "caption image files with a trained run", _configure_caption, caption_command)],
 )

@@ -1,6 +1,6 @@
 """Run the hello demo: python -m gallery.hello --help."""
 
 from gallery.cli import main
-from gallery.hello.app import APP
+from gallery.hello import APP
 
 main(APP)

@@ -546,7 +546,7 @@ APP = App(
     layout="many-to-one",
     description="Spoken keyword recognition from a raw 16 kHz waveform (log-mel frames, RNN, pooling, softmax).",
     config=KeywordsConfig,
-    run=run,
+    legacy_run=run,
     verbs=[
         Verb("predict", "the top labels of one or more ~1 s WAV clips", _configure_predict, predict_command),
         Verb("listen", "keywords spotted in a long WAV, with their times", _configure_listen, listen_command),

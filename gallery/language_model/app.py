@@ -476,7 +476,7 @@ APP = App(
     layout="many-to-many (aligned) training, one-to-many sampling",
     description="Character-level language model: trains on text, reports nats/char, samples new text.",
     config=LanguageModelConfig,
-    run=run,
+    legacy_run=run,
     verbs=[
         Verb(
             "sample",

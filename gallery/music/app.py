@@ -535,7 +535,7 @@ APP = App(
     layout="many-to-many (aligned) training; one-to-many generation",
     description="Polyphonic piano-roll modelling (88 sigmoid keys per frame) and composition from a primer.",
     config=MusicConfig,
-    run=run,
+    legacy_run=run,
     verbs=[
         Verb(
             "generate",

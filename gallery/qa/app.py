@@ -516,6 +516,6 @@ APP = App(
     description="Question answering on bAbI-style stories: a story RNN baseline or a recurrent memory reader with "
     "attention over sentences.",
     config=QAConfig,
-    run=run,
+    legacy_run=run,
     verbs=[Verb("ask", "answer a question about a story with a trained run", _configure_ask, _ask)],
 )

@@ -557,6 +557,6 @@ APP = App(
     layout="many-to-many (unaligned, seq2seq)",
     description="Encoder-decoder translation with attention: number words (en -> es) or sentence pairs.",
     config=TranslationConfig,
-    run=run,
+    legacy_run=run,
     verbs=[Verb("translate", "translate sentences with a trained run", _configure_translate, _translate)],
 )

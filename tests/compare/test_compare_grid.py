@@ -10,12 +10,12 @@ import pytest
 import tensorflow as tf
 
 from gallery import runs, training
-from gallery.cli import App, RunResult
+from gallery.cli import App
 from gallery.compare import grid, params, report
 from gallery.config import RunConfig, override
 from gallery.errors import UsageError
-from gallery.hello.app import APP as HELLO
-from gallery.hello.app import build_model as build_hello_model
+from gallery.hello import APP as HELLO
+from gallery.hello.model import build_model as build_hello_model
 from models.stacks import RecurrentStack
 
 
@@ -42,30 +42,18 @@ def build_sum_model(config: SumConfig) -> keras.Model:
     return keras.Model(inputs, keras.layers.Dense(1, name="readout")(states[-1][0]))
 
 
-def run_sum(config: SumConfig) -> RunResult:
-    training.set_seed(config.seed)
-    run_dir = runs.run_directory(config)
+def train_sum(config: SumConfig, run_dir) -> dict:
     values = np.random.default_rng(config.seed).uniform(size=(48, 6, 1)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices((values, values.sum(axis=1))).batch(config.batch_size)
     with training.distribution_strategy(config).scope():
         model = build_sum_model(config)
         model.compile(optimizer=training.optimizer(config), loss="mse")
     result = training.fit(model, data.take(2), data.skip(2), config, run_dir)
-    runs.write_config(run_dir, config)
-    runs.save_model(model, run_dir / "model.keras")
-    metrics = runs.write_metrics(
-        run_dir,
-        primary_name="validation MSE",
-        primary_value=result.history["val_loss"][-1],
-        higher_is_better=False,
-        parameters=model.count_params(),
-        train_seconds=result.seconds,
-    )
-    training.finish(run_dir)
-    return RunResult(metrics, run_dir)
+    primary = training.Primary("validation MSE", result.history["val_loss"][-1], higher_is_better=False)
+    return training.write_finished_run(run_dir, config, model, result, primary, curve_title="toy sum")
 
 
-SUM = App("toy_sum", "many-to-one", "sum of a sequence", SumConfig, run_sum)
+SUM = App("toy_sum", "many-to-one", "sum of a sequence", SumConfig, train_sum)
 
 
 class Loader:
@@ -77,11 +65,11 @@ class Loader:
     def __call__(self, name):
         app = {"hello": HELLO, "toy_sum": SUM}[name]
 
-        def counted_run(config):
+        def counted_train(config, run_dir):
             self.trained.append((name, config.cell))
-            return app.run(config)
+            return app.train_and_evaluate(config, run_dir)
 
-        return App(app.name, app.layout, app.description, app.config, counted_run)
+        return App(app.name, app.layout, app.description, app.config, counted_train)
 
 
 def settings_for(out, **changes):
@@ -178,7 +166,7 @@ class BudgetedSumConfig(SumConfig):
 
 
 def test_equal_epochs_rule_lifts_a_presets_own_time_budget():
-    budgeted = App("toy_sum", "many-to-one", "sum of a sequence", BudgetedSumConfig, run_sum)
+    budgeted = App("toy_sum", "many-to-one", "sum of a sequence", BudgetedSumConfig, train_sum)
     assert budgeted.config.from_preset("smoke").budget_seconds == 60.0
     config = grid.base_config(budgeted, grid.Architecture("gru"), grid.GridSettings(("toy_sum",), (), preset="smoke"))
     assert config.budget_seconds == 0 and config.epochs == 2

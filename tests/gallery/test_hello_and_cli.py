@@ -7,14 +7,17 @@ import numpy as np
 import pytest
 
 from gallery.cli import run_cli
-from gallery.hello.app import APP, HelloConfig, encode, numpy_forward, run, vocabulary
+from gallery.hello import APP
+from gallery.hello.config import HelloConfig
+from gallery.hello.data import encode, vocabulary
+from gallery.hello.model import numpy_forward
 from gallery.runs import load_run
 
 
 @pytest.fixture(scope="module")
 def hello_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("hello")
-    return run(HelloConfig.from_preset("smoke", out=str(out)))
+    return APP.run(HelloConfig.from_preset("smoke", out=str(out)))
 
 
 def test_hello_learns_ello_and_matches_numpy(hello_run):

@@ -107,12 +107,13 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from gallery.hello.app import HelloConfig, run
+        from gallery.hello import APP
+        from gallery.hello.config import HelloConfig
         from gallery import training
         config = HelloConfig.from_preset("smoke", strategy="mirrored", out={str(tmp_path)!r})
         strategy = training.distribution_strategy(config)
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
-        result = run(config)
+        result = APP.run(config)
         assert result.metrics["primary"]["value"] == 1.0, result.metrics
         """
     )

@@ -106,11 +106,12 @@ def _write_app_run_fixture():
 def gallery_runs(tmp_path_factory) -> Path:
     """A runs folder with one finished run per application (hello for real) and a compare run; the page written."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from gallery.hello.app import HelloConfig, run
+    from gallery.hello import APP as HELLO
+    from gallery.hello.config import HelloConfig
     from gallery.report.page import write_page
 
     root = tmp_path_factory.mktemp("runs")
-    run(HelloConfig.from_preset("smoke", out=str(root / "hello" / "rnn-1x3-smoke")))
+    HELLO.run(HelloConfig.from_preset("smoke", out=str(root / "hello" / "rnn-1x3-smoke")))
     for app in SYNTHETIC_APPS:
         write_app_run(root, app)
     write_compare_run(root)
