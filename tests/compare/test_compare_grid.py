@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gallery import runs, training
+from gallery import training
 from gallery.cli import App
 from gallery.compare import grid, params, report
 from gallery.config import RunConfig, override
