@@ -4,6 +4,7 @@ Importing this package registers the custom cells and activations with Keras, so
 load in a fresh process with `safe_mode=True`. Nothing here knows about files, datasets or applications.
 """
 
+import logging
 import os
 import sys
 
@@ -29,13 +30,26 @@ def _import_tensorflow_quietly() -> None:
         # The CUDA probe runs at the first device query, not at import; on a machine without a GPU it prints
         # "failed call to cuInit", so it is made here, while stderr is still muted.
         tensorflow.config.list_physical_devices("GPU")
+        # On a CPU without AVX-512, the first op that oneDNN cannot take (a bool or int32 transpose, as every masked
+        # or embedded sequence model runs) logs an error-level line once per process; it is spent here, muted.
+        tensorflow.transpose(tensorflow.constant([[True]]))
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
 
 
+class _WithoutRetracingAdvice(logging.Filter):
+    """Drops TensorFlow's advice on tf.function retracing: decoding calls its compiled step on growing prefixes and
+    varying batch sizes on purpose, and the advice, addressed to the library's author, only puzzles a user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
 _import_tensorflow_quietly()
+if "tensorflow" in sys.modules:
+    logging.getLogger("tensorflow").addFilter(_WithoutRetracingAdvice())
 
 from models.cells import (  # noqa: E402
     ACTIVATIONS,

@@ -111,8 +111,8 @@ def test_translation_and_captioning_train_and_decode_on_jax_without_tensorflow(t
     script.write_text(
         "import sys\n"
         "from gallery.cli import run_cli\n"
-        "from gallery.translation.app import APP as TRANSLATION\n"
-        "from gallery.captioning.app import APP as CAPTIONING\n"
+        "from gallery.apps import load\n"
+        "TRANSLATION, CAPTIONING = load('translation'), load('captioning')\n"
         f"out = {str(tmp_path)!r}\n"
         "assert run_cli(TRANSLATION, ['--preset', 'smoke', '--epochs', '1', '--out', out + '/tr']) == 0\n"
         "assert run_cli(TRANSLATION, ['translate', '--run', out + '/tr', '--beam', '2', 'forty two']) == 0\n"
