@@ -30,7 +30,8 @@ def _git(*args: str) -> str:
 
 def commit() -> tuple[str, bool]:
     """The checked-out commit and whether tracked files differ from it (a measurement of uncommitted code)."""
-    return _git("rev-parse", "--short=12", "HEAD") or "unknown", bool(_git("status", "--porcelain", "--untracked-files=no"))
+    changed = _git("status", "--porcelain", "--untracked-files=no")
+    return _git("rev-parse", "--short=12", "HEAD") or "unknown", bool(changed)
 
 
 def _cpu_model() -> str:
@@ -87,9 +88,7 @@ def path_of(name: str) -> Path:
     return RESULTS / f"{name}.json"
 
 
-def write_record(
-    name: str, *, command: str, metrics: dict[str, Any], wall_seconds: float | None, **extra: Any
-) -> Path:
+def write_record(name: str, *, command: str, metrics: dict[str, Any], wall_seconds: float | None, **extra: Any) -> Path:
     """benchmarks/results/<name>.json, written atomically; an earlier record of the same name is replaced."""
     code, dirty = commit()
     record = {
