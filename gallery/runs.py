@@ -155,6 +155,15 @@ def write_showcase(
     return write_json(run_dir / "showcase.json", payload)
 
 
+def _register_layers_of(app: str) -> None:
+    """Import a gallery application's package, which registers the layers only it uses, before its model loads."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"gallery.{app}") is not None:
+        importlib.import_module(f"gallery.{app}")
+
+
 @dataclass
 class LoadedRun:
     """A finished run read back: its folder, config, model and metrics."""
@@ -196,6 +205,7 @@ def load_run(run_dir: Path | str, app: str, command: str | None = None) -> Loade
     config = _read_run_json(config_path)
     if config.get("app") != app:
         raise UsageError(f"{run_dir} is a {config.get('app') or 'unknown'} run, not a {app} run; {train_hint}")
+    _register_layers_of(app)
     model_path = run_dir / "model.keras"
     if not model_path.is_file() or not (run_dir / "metrics.json").is_file():
         raise UsageError(
