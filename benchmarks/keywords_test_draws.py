@@ -19,18 +19,18 @@ import numpy as np
 
 from datasets import speech
 from gallery import training
-from gallery.keywords.app import KeywordsConfig, _load, predict_batches
+from gallery.keywords.config import KeywordsConfig
+from gallery.keywords.data import load_bundle, test_batches
+from gallery.keywords.metrics import predict_batches
+from gallery.keywords.verbs import load_trained
 
 
 def test_set(seed: int, per_class: int, batch_size: int = 64):
-    """The demo's noisy held-out-voice test pipeline for a seed and size, exactly as `run` builds it."""
-    defaults = KeywordsConfig()
-    per_split = {"train": defaults.train_per_class, "validation": defaults.validation_per_class, "test": per_class}
-    # The augmentation draws come from a tf.data random op, which takes the global seed `run` sets.
+    """The demo's noisy held-out-voice test pipeline for a seed and size, exactly as training builds it."""
+    per_split = {**KeywordsConfig().clips_per_class(), "test": per_class}
+    # The augmentation draws come from a tf.data random op, which takes the global seed a run sets.
     training.set_seed(seed)
-    bundle = speech.load("synthetic", per_class=per_split, seed=seed)
-    augmentation = speech.SYNTHETIC_AUGMENTATION
-    return speech.pipeline(bundle.test, batch_size, augmentation=augmentation, seed=seed + 2)
+    return test_batches(load_bundle("synthetic", per_split, seed), batch_size, seed)
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--test-per-class", type=int, nargs="+", default=[100, 300])
     args = parser.parse_args()
-    models = {run: _load(run)[0] for run in args.runs}
+    models = {run: load_trained(run)[0] for run in args.runs}
     columns, scores = [], {run: [] for run in args.runs}
     for per_class in args.test_per_class:
         for seed in args.seeds:

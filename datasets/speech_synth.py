@@ -6,7 +6,7 @@ clip also draws its own speaking rate, pitch, pitch range and amplitude. Variant
 validation and test, so the test split holds voices whose timbre was never heard in training.
 
 Synthesis runs at eSpeak's 22,050 Hz and is resampled to 16 kHz with a polyphase filter. Words are stored
-trimmed of leading and trailing silence; `datasets.speech` places them in one-second clips and adds noise.
+trimmed of leading and trailing silence; `datasets.speech_augment` places them in one-second clips and adds noise.
 
 eSpeak NG keeps synthesis state (glottal phase, pitch smoothing) from one utterance to the next inside a process,
 so the same call gives slightly different samples depending on what was spoken before. `generate` therefore

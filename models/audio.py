@@ -3,8 +3,9 @@
 The features are computed inside the model, so a saved `.keras` file takes a raw waveform and gives the same
 features at training and at inference time (no separate preprocessing script to keep in step). The maths is
 TensorFlow's own `tf.signal` (periodic Hann window, HTK mel scale, DCT-II MFCCs), as in the TensorFlow audio
-tutorials and Warden (2018). `audio_frontend` stacks the feature layer and a `keras.layers.Normalization` whose
-per-channel mean and variance are adapted on training clips.
+tutorials and Warden (2018). `audio_frontend` stacks the feature layer, a `keras.layers.Normalization` whose
+per-channel mean and variance are adapted on training clips, and optionally `ConvFrames`, two convolutions over the
+(frame, mel bin) image that halve the frames.
 """
 
 from __future__ import annotations
@@ -102,191 +103,9 @@ class LogMelSpectrogram(keras.layers.Layer):
         }
 
 
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class SpecAugment(keras.layers.Layer):
-    """Masks random bands of mel channels and spans of frames while training (Park et al. 2019); identity otherwise.
-
-    Each of `frequency_masks` masks covers 0..`frequency_width` consecutive channels and each of `time_masks`
-    0..`time_width` consecutive frames, set to zero: after per-channel normalisation that is the channel's mean,
-    so a mask reads as "nothing unusual here" rather than as silence. A model that must still name the word with
-    a formant band or a consonant hidden cannot lean on any one cue of the voices it was trained on.
-    """
-
-    def __init__(
-        self,
-        frequency_masks: int = 2,
-        frequency_width: int = 6,
-        time_masks: int = 2,
-        time_width: int = 6,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.frequency_masks, self.frequency_width = int(frequency_masks), int(frequency_width)
-        self.time_masks, self.time_width = int(time_masks), int(time_width)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-
-    def _keep(self, batch, length, masks, width):
-        """(batch, length) 1.0 outside `masks` random spans of up to `width` positions, 0.0 inside."""
-        positions = keras.ops.arange(length)[None, :]
-        keep = keras.ops.ones((batch, length))
-        for _ in range(masks):
-            size = keras.random.randint((batch, 1), 0, width + 1, seed=self.seed_generator)
-            start = keras.ops.floor(
-                keras.random.uniform((batch, 1), seed=self.seed_generator)
-                * keras.ops.cast(length - size + 1, "float32")
-            )
-            start = keras.ops.cast(start, "int32")
-            inside = keras.ops.logical_and(positions >= start, positions < start + size)
-            keep = keep * (1.0 - keras.ops.cast(inside, "float32"))
-        return keep
-
-    def call(self, features, training=None):
-        if not training:
-            return features
-        shape = keras.ops.shape(features)
-        batch, frames, channels = shape[0], shape[1], shape[2]
-        keep_channels = self._keep(batch, channels, self.frequency_masks, self.frequency_width)
-        keep_frames = self._keep(batch, frames, self.time_masks, self.time_width)
-        mask = keras.ops.expand_dims(keep_frames, 2) * keras.ops.expand_dims(keep_channels, 1)
-        return features * keras.ops.cast(mask, features.dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "frequency_masks": self.frequency_masks,
-            "frequency_width": self.frequency_width,
-            "time_masks": self.time_masks,
-            "time_width": self.time_width,
-            "seed": self.seed,
-        }
-
-
 def hz_to_mel(hz):
     """The HTK mel scale of `tf.signal.linear_to_mel_weight_matrix`."""
     return 1127.0 * np.log1p(np.asarray(hz, np.float64) / 700.0)
-
-
-def mel_to_hz(mel):
-    return 700.0 * np.expm1(np.asarray(mel, np.float64) / 1127.0)
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class FrequencyWarp(keras.layers.Layer):
-    """Vocal tract length perturbation (Jaitly & Hinton 2013) of log-mel frames while training; identity otherwise.
-
-    A longer or shorter vocal tract moves every formant by about one factor. Each clip draws a factor `alpha`
-    within 1 +- `max_warp`, and its log-mel image is resampled so that what was at frequency f appears at
-    alpha * f: the piecewise-linear warp of Jaitly & Hinton, which bends above `boundary` (a share of
-    `upper_hz`) so that the band's edges stay where they are. The image is read between mel bins by linear
-    interpolation at each bin's centre frequency, so the layer needs the filter bank's settings.
-    """
-
-    def __init__(
-        self,
-        mel_bins: int = 40,
-        lower_hz: float = 20.0,
-        upper_hz: float = 7600.0,
-        max_warp: float = 0.1,
-        boundary: float = 0.6,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        if not 0.0 < max_warp < 0.5:
-            raise ValueError(f"max_warp must lie in (0, 0.5), got {max_warp}")
-        self.mel_bins, self.lower_hz, self.upper_hz = int(mel_bins), float(lower_hz), float(upper_hz)
-        self.max_warp, self.boundary, self.seed = float(max_warp), float(boundary), seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        edges = np.linspace(hz_to_mel(self.lower_hz), hz_to_mel(self.upper_hz), self.mel_bins + 2)
-        self.first_centre_mel, self.mel_spacing = float(edges[1]), float(edges[1] - edges[0])
-        self.centres_hz = mel_to_hz(edges[1:-1]).astype(np.float32)
-
-    def source_positions(self, alphas):
-        """(batch,) warp factors -> (batch, mel_bins) fractional bin indices each output bin is read from."""
-        alphas = keras.ops.reshape(keras.ops.cast(alphas, "float32"), (-1, 1))
-        top = self.upper_hz
-        # The inverse of the forward warp: output frequency g shows what the clip had at g / alpha below the bend.
-        bend_out = self.boundary * top * keras.ops.minimum(alphas, 1.0)
-        bend_in = bend_out / alphas
-        centres = keras.ops.convert_to_tensor(self.centres_hz)[None, :]
-        below = centres / alphas
-        above = top - (top - centres) * (top - bend_in) / (top - bend_out)
-        source_hz = keras.ops.where(centres <= bend_out, below, above)
-        source_mel = 1127.0 * keras.ops.log1p(keras.ops.maximum(source_hz, 0.0) / 700.0)
-        positions = (source_mel - self.first_centre_mel) / self.mel_spacing
-        return keras.ops.clip(positions, 0.0, self.mel_bins - 1.0)
-
-    def warp(self, features, alphas):
-        """`features` (batch, frames, mel_bins) resampled along the mel axis by the per-clip factors `alphas`."""
-        positions = self.source_positions(alphas)
-        lower = keras.ops.floor(positions)
-        fraction = (positions - lower)[:, None, :]
-        lower = keras.ops.cast(lower, "int32")
-        upper = keras.ops.minimum(lower + 1, self.mel_bins - 1)
-        frames = keras.ops.shape(features)[1]
-
-        def gather(indices):
-            indices = keras.ops.broadcast_to(indices[:, None, :], (keras.ops.shape(features)[0], frames, self.mel_bins))
-            return keras.ops.take_along_axis(features, indices, axis=2)
-
-        return gather(lower) * (1.0 - fraction) + gather(upper) * fraction
-
-    def call(self, features, training=None):
-        if not training:
-            return features
-        alphas = keras.random.uniform(
-            (keras.ops.shape(features)[0],), 1.0 - self.max_warp, 1.0 + self.max_warp, seed=self.seed_generator
-        )
-        return self.warp(features, alphas)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "mel_bins": self.mel_bins,
-            "lower_hz": self.lower_hz,
-            "upper_hz": self.upper_hz,
-            "max_warp": self.max_warp,
-            "boundary": self.boundary,
-            "seed": self.seed,
-        }
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class StackFrames(keras.layers.Layer):
-    """(batch, frames, channels) -> (batch, frames // factor, factor * channels): neighbouring frames side by side.
-
-    The recurrence then takes `factor` times fewer steps over the same information (a lower frame rate, as in
-    Chan et al. 2016's pyramidal encoder and the low-frame-rate acoustic models); a leftover frame at the end is
-    dropped.
-    """
-
-    def __init__(self, factor: int = 2, **kwargs):
-        super().__init__(**kwargs)
-        if factor < 1:
-            raise ValueError(f"factor must be at least 1, got {factor}")
-        self.factor = int(factor)
-
-    def call(self, features):
-        shape = keras.ops.shape(features)
-        steps = shape[1] // self.factor
-        kept = features[:, : steps * self.factor]
-        return keras.ops.reshape(kept, (shape[0], steps, self.factor * features.shape[-1]))
-
-    def compute_output_shape(self, input_shape):
-        frames = None if input_shape[1] is None else input_shape[1] // self.factor
-        channels = None if input_shape[-1] is None else input_shape[-1] * self.factor
-        return (input_shape[0], frames, channels)
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
 
 
 @keras.saving.register_keras_serializable(package="rnn_gallery")
@@ -348,28 +167,20 @@ class ConvFrames(keras.layers.Layer):
 def audio_frontend(
     features: LogMelSpectrogram,
     normalisation_clips: np.ndarray | None = None,
-    spec_augment: SpecAugment | None = None,
-    stack_frames: int = 1,
     conv_filters: int = 0,
     frequency_pool: int = 1,
-    frequency_warp: FrequencyWarp | None = None,
 ) -> keras.Sequential:
-    """The feature layer, optionally `FrequencyWarp`, per-channel normalisation (adapted on `normalisation_clips`
-    when given), optionally SpecAugment (both act only while training), the convolutions of `ConvFrames` (with
-    `conv_filters`, and their mel axis pooled by `frequency_pool`), and frames stacked `stack_frames` at a time.
+    """The feature layer, per-channel normalisation (adapted on `normalisation_clips` when given), and with
+    `conv_filters` the convolutions of `ConvFrames`, their mel axis pooled by `frequency_pool`.
 
     Without clips the normalisation is left unadapted; that is only for a model whose weights are loaded later.
     """
     normalise = keras.layers.Normalization(axis=-1, name="feature_normalisation")
     if normalisation_clips is not None:
         normalise.adapt(features(np.asarray(normalisation_clips, np.float32)))
-    # The warp reads log-mel energies, before normalisation gives each bin its own scale.
-    layers = [features, *([frequency_warp] if frequency_warp else []), normalise]
-    layers += [spec_augment] if spec_augment else []
+    layers = [features, normalise]
     if conv_filters:
         layers.append(ConvFrames(conv_filters, frequency_pool, name="conv_frames"))
-    if stack_frames > 1:
-        layers.append(StackFrames(stack_frames, name="stack_frames"))
     return keras.Sequential(layers, name="frontend")
 
 

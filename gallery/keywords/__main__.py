@@ -1,6 +1,6 @@
 """Run keyword recognition: python -m gallery.keywords --help."""
 
 from gallery.cli import main
-from gallery.keywords.app import APP
+from gallery.keywords import APP
 
 main(APP)

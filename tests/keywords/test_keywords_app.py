@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from datasets import speech
+from datasets.audio_files import read_wav
+from datasets.pcm import wav_bytes
 from gallery.cli import run_cli
-from gallery.keywords.app import APP, KeywordsConfig, detections, run, sliding_windows
+from gallery.keywords import APP
+from gallery.keywords.config import KeywordsConfig
+from gallery.keywords.model import build_model
+from gallery.keywords.verbs import detections, sliding_windows
 
 
 def tone(seconds: float, frequency: float = 300.0, rate: int = 16000) -> np.ndarray:
@@ -21,9 +26,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("keywords")
     patch = pytest.MonkeyPatch()
     patch.setenv("GALLERY_CACHE", str(root / "cache"))
-    # With the training-only warp, so predict, listen and evaluate also load a model that holds it.
-    config = KeywordsConfig.from_preset("smoke", out=str(root / "run"), vtlp=0.1)
-    result = run(config)
+    result = APP.run(KeywordsConfig.from_preset("smoke", out=str(root / "run")))
     yield result, root
     patch.undo()
 
@@ -42,7 +45,7 @@ def test_smoke_run_writes_a_complete_run_folder(trained):
         assert (run_dir / name).is_file(), name
     showcase = json.loads((run_dir / "showcase.json").read_text())
     assert len(showcase["audio"]) == 12
-    samples, rate = speech.read_wav(run_dir / showcase["audio"][0]["path"])
+    samples, rate = read_wav(run_dir / showcase["audio"][0]["path"])
     assert rate == 16000 and samples.size == 16000
     assert not (run_dir / "checkpoints").exists()
 
@@ -51,8 +54,8 @@ def test_predict_prints_top_three_for_short_and_longer_clips(trained, tmp_path, 
     result, _ = trained
     short = tmp_path / "short.wav"
     longer = tmp_path / "longer.wav"
-    short.write_bytes(speech.wav_bytes(tone(0.4)))
-    longer.write_bytes(speech.wav_bytes(np.concatenate([np.zeros(8000, np.float32), tone(1.0)])))
+    short.write_bytes(wav_bytes(tone(0.4)))
+    longer.write_bytes(wav_bytes(np.concatenate([np.zeros(8000, np.float32), tone(1.0)])))
     assert run_cli(APP, ["predict", str(short), str(longer), "--run", str(result.run_dir)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and "padded to 1 s" in lines[0] and "loudest second" in lines[1]
@@ -69,7 +72,7 @@ def test_predict_prints_top_three_for_short_and_longer_clips(trained, tmp_path, 
 def test_listen_reports_windows_of_a_long_recording(trained, tmp_path, capsys):
     result, _ = trained
     recording = tmp_path / "long.wav"
-    recording.write_bytes(speech.wav_bytes(np.concatenate([tone(1.0), np.zeros(24000, np.float32), tone(0.5)])))
+    recording.write_bytes(wav_bytes(np.concatenate([tone(1.0), np.zeros(24000, np.float32), tone(0.5)])))
     assert run_cli(APP, ["listen", str(recording), "--run", str(result.run_dir), "--threshold", "0.05"]) == 0
     out = capsys.readouterr().out
     assert "3.00 s, 9 windows" in out
@@ -80,7 +83,7 @@ def test_evaluate_maps_foreign_words_to_unknown(trained, tmp_path, capsys):
     for word in ("yes", "cat"):
         (tmp_path / word).mkdir()
         for index in range(3):
-            (tmp_path / word / f"s{index}_nohash_0.wav").write_bytes(speech.wav_bytes(tone(0.5, 200 + 100 * index)))
+            (tmp_path / word / f"s{index}_nohash_0.wav").write_bytes(wav_bytes(tone(0.5, 200 + 100 * index)))
     assert run_cli(APP, ["evaluate", "--run", str(result.run_dir), "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "6 clips of 2 labels" in out and "keywords (3 clips of" in out and "_unknown_" in out
@@ -100,9 +103,9 @@ def test_sliding_windows_and_detections():
 def bad_inputs(folder):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "text.wav").write_text("not audio at all")
-    (folder / "corrupt.wav").write_bytes(speech.wav_bytes(tone(0.2))[:30])
-    (folder / "empty.wav").write_bytes(speech.wav_bytes(np.zeros(0, np.float32)))
-    (folder / "long.wav").write_bytes(speech.wav_bytes(tone(3.0)))
+    (folder / "corrupt.wav").write_bytes(wav_bytes(tone(0.2))[:30])
+    (folder / "empty.wav").write_bytes(wav_bytes(np.zeros(0, np.float32)))
+    (folder / "long.wav").write_bytes(wav_bytes(tone(3.0)))
     data = bytes(800)
     import struct
 
@@ -134,18 +137,28 @@ def test_bad_clips_give_one_line_and_status_2(trained, tmp_path, capsys, name, m
 
 def test_bad_data_and_options_give_status_2(tmp_path, capsys):
     (tmp_path / "yes").mkdir()
-    (tmp_path / "yes" / "a.wav").write_bytes(speech.wav_bytes(tone(0.5)))
+    (tmp_path / "yes" / "a.wav").write_bytes(wav_bytes(tone(0.5)))
     (tmp_path / "no").mkdir()
     assert run_cli(APP, ["--preset", "smoke", "--data", str(tmp_path), "--out", str(tmp_path / "run")]) == 2
     assert "holds no .wav files" in capsys.readouterr().err
     assert run_cli(APP, ["--preset", "smoke", "--mfccs", "50"]) == 2
     assert "--mfccs 50 cannot exceed" in capsys.readouterr().err
-    assert run_cli(APP, ["--preset", "smoke", "--mfccs", "13", "--vtlp", "0.1"]) == 2
-    assert "use one or the other" in capsys.readouterr().err
-    assert run_cli(APP, ["--preset", "smoke", "--vtlp", "0.5"]) == 2
-    assert "use a value under 0.5" in capsys.readouterr().err
+    assert run_cli(APP, ["--preset", "smoke", "--hop-ms", "40"]) == 2
+    assert "--hop-ms 40.0 must not exceed --frame-ms 32.0" in capsys.readouterr().err
     assert run_cli(APP, ["listen", str(tmp_path / "yes" / "a.wav"), "--run", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_presets_count_epochs_and_the_demo_model_is_the_pooled_convolutional_one():
+    for preset in ("smoke", "demo", "full"):
+        assert KeywordsConfig.from_preset(preset).budget_seconds == 0
+    demo = KeywordsConfig.from_preset("demo")
+    model = build_model(demo, 12, np.zeros((2, 16000), np.float32))
+    frontend = model.get_layer("frontend")
+    assert [layer.name for layer in frontend.layers] == ["log_mel", "feature_normalisation", "conv_frames"]
+    # 61 frames of 40 mel bins -> 31 steps of 10 pooled bins x 32 filters.
+    assert frontend.compute_output_shape((None, 16000)) == (None, 31, 320)
+    assert frontend.layers[0].log_offset == 1e-2
 
 
 def test_command_line_exit_status_in_a_fresh_process(tmp_path):

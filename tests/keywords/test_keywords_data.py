@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from datasets import speech, speech_synth
+from datasets import audio_files, speech, speech_augment, speech_synth, synthetic_keywords
+from datasets.pcm import wav_bytes
 
 
 def write_pcm(path: Path, samples: np.ndarray, rate: int = 16000, width: int = 2, channels: int = 1) -> Path:
@@ -73,11 +74,11 @@ def test_no_unknown_word_is_pronounced_like_a_keyword():
         keywords = {synthesizer.phonemes(word, accent): word for word in speech.KEYWORDS}
         clashes = {
             word: keywords[sounds]
-            for word in speech.UNKNOWN_WORDS
+            for word in synthetic_keywords.UNKNOWN_WORDS
             if (sounds := synthesizer.phonemes(word, accent)) in keywords
         }
         assert not clashes, f"{accent}: {clashes}"
-    assert len(set(speech.UNKNOWN_WORDS)) == len(speech.UNKNOWN_WORDS)
+    assert len(set(synthetic_keywords.UNKNOWN_WORDS)) == len(synthetic_keywords.UNKNOWN_WORDS)
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 4])
@@ -85,10 +86,10 @@ def test_read_wav_pcm_widths_and_stereo(tmp_path, width):
     samples = tone(0.25, 8000)
     stereo = np.stack([samples, samples], axis=1)
     path = write_pcm(tmp_path / "a.wav", stereo, rate=8000, width=width, channels=2)
-    read, rate = speech.read_wav(path)
+    read, rate = audio_files.read_wav(path)
     assert rate == 8000 and read.dtype == np.float32 and read.shape == samples.shape
     np.testing.assert_allclose(read, samples, atol=2 / 127 if width == 1 else 1e-3)
-    resampled = speech.load_audio(path)
+    resampled = audio_files.load_audio(path)
     assert resampled.size == 2 * samples.size
 
 
@@ -97,18 +98,18 @@ def test_float_wav_and_round_trip(tmp_path):
 
     samples = tone(0.1)
     wavfile.write(tmp_path / "f.wav", 22050, samples)
-    read, rate = speech.read_wav(tmp_path / "f.wav")
+    read, rate = audio_files.read_wav(tmp_path / "f.wav")
     assert rate == 22050
     np.testing.assert_allclose(read, samples, atol=1e-6)
-    (tmp_path / "w.wav").write_bytes(speech.wav_bytes(samples))
-    np.testing.assert_allclose(speech.read_wav(tmp_path / "w.wav")[0], samples, atol=1e-4)
+    (tmp_path / "w.wav").write_bytes(wav_bytes(samples))
+    np.testing.assert_allclose(audio_files.read_wav(tmp_path / "w.wav")[0], samples, atol=1e-4)
 
 
 def bad_wavs(folder: Path) -> dict[str, Path]:
     """Files that must be refused with one clear message each."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "text.wav").write_text("this is not audio\n")
-    good = speech.wav_bytes(tone(0.2))
+    good = wav_bytes(tone(0.2))
     (folder / "corrupt.wav").write_bytes(good[:30])
     write_pcm(folder / "empty.wav", np.zeros(0))
     # A-law (format tag 6): a valid RIFF file in an encoding the app does not decode.
@@ -125,18 +126,18 @@ def bad_wavs(folder: Path) -> dict[str, Path]:
     [("text", "not a readable WAV"), ("corrupt", "not a readable WAV"), ("empty", "no audio"), ("alaw", "encoding")],
 )
 def test_bad_wavs_are_refused_clearly(tmp_path, name, message):
-    with pytest.raises(speech.AudioFileError, match=message):
-        speech.read_wav(bad_wavs(tmp_path)[name])
-    with pytest.raises(speech.AudioFileError, match="does not exist"):
-        speech.read_wav(tmp_path / "missing.wav")
+    with pytest.raises(audio_files.AudioFileError, match=message):
+        audio_files.read_wav(bad_wavs(tmp_path)[name])
+    with pytest.raises(audio_files.AudioFileError, match="does not exist"):
+        audio_files.read_wav(tmp_path / "missing.wav")
 
 
 def test_loudest_window_and_centre():
     samples = np.zeros(40000, np.float32)
     samples[25000:26000] = 1.0
-    window, start = speech.loudest_window(samples)
+    window, start = audio_files.loudest_window(samples)
     assert window.size == 16000 and start <= 25000 and start + 16000 >= 26000
-    padded = speech.centre(np.ones(4000, np.float32))
+    padded = audio_files.centre(np.ones(4000, np.float32))
     assert padded.size == 16000 and padded[6000:10000].min() == 1 and padded[:6000].max() == 0
 
 
@@ -156,7 +157,7 @@ def test_folder_source_by_speaker_and_empty_label(tmp_path):
         assert max(np.diff(split.clips.offsets)) <= 16000
     (tmp_path / "up").mkdir()
     (tmp_path / "up" / "notes.txt").write_text("no audio here")
-    with pytest.raises(speech.DataSourceError, match="holds no .wav files"):
+    with pytest.raises(audio_files.DataSourceError, match="holds no .wav files"):
         speech.folder(tmp_path)
 
 
@@ -174,38 +175,39 @@ def test_fsdd_naming_and_official_split(tmp_path):
     assert np.diff(bundle.train.clips.offsets).max() == 4800  # 0.3 s at 8 kHz resampled to 16 kHz
     assert speech.fsdd_split("7_theo_12.wav") == ("7", "theo", 12, "train")
     write_pcm(recordings / "hello.wav", tone(0.3, 8000), rate=8000)
-    with pytest.raises(speech.DataSourceError, match="not an FSDD name"):
+    with pytest.raises(audio_files.DataSourceError, match="not an FSDD name"):
         speech.fsdd(tmp_path)
 
 
 def test_augmentation_is_seeded_and_silence_gets_noise():
-    noises = tf.constant(speech.noise_bank(count=5))
+    noises = tf.constant(speech_augment.noise_bank(count=5))
     word = tf.constant(tone(0.4))
     seed = tf.constant([1, 2], tf.int32)
-    first = speech.augment_clip(word, seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
-    again = speech.augment_clip(word, seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
+    first = speech_augment.augment_clip(word, seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
+    again = speech_augment.augment_clip(word, seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
     np.testing.assert_array_equal(first, again)
     assert first.shape == (16000,) and np.abs(first).max() <= 1.0
-    silence = speech.augment_clip(tf.zeros([0]), seed, noises, speech.SYNTHETIC_AUGMENTATION).numpy()
+    silence = speech_augment.augment_clip(tf.zeros([0]), seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
     assert silence.shape == (16000,) and 0 < np.sqrt(np.mean(silence**2)) < 0.2
 
 
 def test_pipeline_batches_one_second_clips():
     clips = speech.Clips.from_list([tone(0.3), tone(1.0), np.zeros(0, np.float32)], [0, 1, 2], ["a", "b", "c"])
-    batches = list(speech.pipeline(speech.Split.of(clips), 2, augmentation=speech.SYNTHETIC_AUGMENTATION))
+    augmentation = speech_augment.SYNTHETIC_AUGMENTATION
+    batches = list(speech_augment.pipeline(speech.Split.of(clips), 2, augmentation=augmentation))
     assert [tuple(x.shape) for x, _ in batches] == [(2, 16000), (1, 16000)]
-    plain = list(speech.pipeline(speech.Split.of(clips), 3))[0][0].numpy()
+    plain = list(speech_augment.pipeline(speech.Split.of(clips), 3))[0][0].numpy()
     np.testing.assert_allclose(plain[0, 5600:10400], tone(0.3), atol=1e-6)
 
 
 def test_evaluation_snr_is_the_snr_the_clips_got():
     """The SNR reported per evaluation clip is the one the pipeline mixed in, measured back from the waveforms."""
-    quiet = speech.Augmentation(noise_probability=0.5, gain_db=(0.0, 0.0), shift=False)
+    quiet = speech_augment.Augmentation(noise_probability=0.5, gain_db=(0.0, 0.0), shift=False)
     words = [0.1 * tone(0.5, frequency=300.0 + 40 * i) for i in range(12)]
     clips = speech.Clips.from_list(words, [0] * 12, ["a"])
     split = speech.Split.of(clips)
-    mixed = np.concatenate([x.numpy() for x, _ in speech.pipeline(split, 5, augmentation=quiet, seed=7)])
-    reported = speech.evaluation_snr_db(split, quiet, seed=7)
+    mixed = np.concatenate([x.numpy() for x, _ in speech_augment.pipeline(split, 5, augmentation=quiet, seed=7)])
+    reported = speech_augment.evaluation_snr_db(split, quiet, seed=7)
     assert reported.shape == (12,) and np.isinf(reported).any() and np.isfinite(reported).any()
     for clip, word, snr in zip(mixed, words, reported):
         placed = np.zeros(16000, np.float32)
@@ -224,7 +226,7 @@ def test_tfds_sources_under_mock_data(name):
 
     with tfds.testing.mock_data(num_examples=20):
         bundle = speech.load(f"tfds:{name}")
-        x, y = next(iter(speech.pipeline(bundle.train, 4)))
+        x, y = next(iter(speech_augment.pipeline(bundle.train, 4)))
     assert x.shape == (4, 16000) and x.dtype == tf.float32
     assert len(bundle.labels) == (10 if name == "spoken_digit" else 12)
     assert int(tf.reduce_max(y)) < len(bundle.labels)
@@ -233,7 +235,7 @@ def test_tfds_sources_under_mock_data(name):
 
 
 def test_unknown_tfds_source():
-    with pytest.raises(speech.DataSourceError, match="tfds:speech_commands"):
+    with pytest.raises(audio_files.DataSourceError, match="tfds:speech_commands"):
         speech.load("tfds:librispeech")
 
 

@@ -6,15 +6,7 @@ import pytest
 from scipy import fft as scipy_fft
 from scipy import signal
 
-from models.audio import (
-    ConvFrames,
-    FrequencyWarp,
-    LogMelSpectrogram,
-    SpecAugment,
-    StackFrames,
-    audio_frontend,
-    mel_filterbank_reference,
-)
+from models.audio import ConvFrames, LogMelSpectrogram, audio_frontend, mel_filterbank_reference
 
 RATE = 16000
 
@@ -89,70 +81,6 @@ def test_frontend_saves_and_loads_with_the_same_output(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(clips)), normalised, atol=1e-5)
-
-
-def test_spec_augment_masks_bands_and_spans_only_while_training():
-    features = np.random.default_rng(2).standard_normal((8, 61, 40)).astype(np.float32) + 5.0
-    layer = SpecAugment(frequency_masks=2, frequency_width=6, time_masks=2, time_width=6, seed=3)
-    np.testing.assert_array_equal(np.asarray(layer(features)), features)
-    masked = np.asarray(layer(features, training=True))
-    zero = masked == 0.0
-    # What is left is untouched, and what is hidden is whole channels and whole frames of each clip.
-    np.testing.assert_array_equal(masked[~zero], features[~zero])
-    for clip in zero:
-        channels, frames = clip.all(axis=0), clip.all(axis=1)
-        np.testing.assert_array_equal(clip, channels[None, :] | frames[:, None])
-        assert channels.sum() <= 12 and frames.sum() <= 12
-    assert zero.any()
-
-
-def tone_features(frequency):
-    waveform = (0.5 * np.sin(2 * np.pi * frequency * np.arange(RATE // 4) / RATE)).astype(np.float32)
-    return np.asarray(LogMelSpectrogram(RATE, 400, 160, 512, 40, log_offset=1e-2)(waveform[None]))
-
-
-def test_frequency_warp_moves_a_tone_by_the_factor_and_keeps_the_band_edges():
-    warp = FrequencyWarp(40, 20.0, 7600.0, max_warp=0.2, seed=0)
-    features = tone_features(1000.0)
-    np.testing.assert_allclose(np.asarray(warp.warp(features, np.array([1.0]))), features, atol=1e-4)
-    # Below the bend a factor alpha shows at alpha * f what the clip had at f: the loudest band of a 1 kHz tone
-    # warped by 1.2 is the band of a 1.2 kHz tone, and by 1 / 1.2 that of an 833 Hz tone.
-    for alpha in (1.2, 1 / 1.2):
-        loudest = np.asarray(warp.warp(features, np.array([alpha])))[0].mean(0).argmax()
-        assert loudest == tone_features(1000.0 * alpha)[0].mean(0).argmax() != features[0].mean(0).argmax()
-    positions = np.asarray(warp.source_positions(np.array([0.8, 1.0, 1.2])))
-    np.testing.assert_allclose(positions[1], np.arange(40), atol=1e-3)
-    assert (np.diff(positions, axis=1) >= 0).all()  # a warp never folds the frequency axis
-    # The warp pins the band's top edge, so the top band moves by less than half a band, where a plain scaling by
-    # 1.2 would read it from about three bands lower.
-    np.testing.assert_allclose(positions[:, -1], 39.0, atol=0.5)
-
-
-def test_frequency_warp_acts_only_while_training_and_round_trips(tmp_path):
-    clips = np.random.default_rng(5).standard_normal((4, 8000)).astype(np.float32) * 0.1
-    features = LogMelSpectrogram(RATE, 400, 160, 512, 16, name="log_mel")
-    frontend = audio_frontend(features, clips, frequency_warp=FrequencyWarp(16, seed=1, name="vtlp"))
-    plain = np.asarray(frontend(clips))
-    np.testing.assert_array_equal(np.asarray(frontend(clips, training=False)), plain)
-    warped = np.asarray(frontend(clips, training=True))
-    assert warped.shape == plain.shape and not np.allclose(warped, plain, atol=1e-3)
-    assert_saved_and_loaded_alike(frontend, clips, plain, tmp_path)
-    with pytest.raises(ValueError, match="max_warp"):
-        FrequencyWarp(16, max_warp=0.5)
-
-
-def test_stacked_frames_put_neighbours_side_by_side_and_round_trip(tmp_path):
-    clips = np.random.default_rng(3).standard_normal((3, 8000)).astype(np.float32) * 0.1
-    plain = audio_frontend(LogMelSpectrogram(RATE, 400, 160, 512, 16, name="log_mel"), clips)
-    stacked = audio_frontend(plain.layers[0], clips, SpecAugment(seed=0), stack_frames=2)
-    stacked.layers[1].set_weights(plain.layers[1].get_weights())
-    frames = np.asarray(plain(clips))  # 48 frames of 16 channels
-    pairs = np.asarray(stacked(clips))
-    assert pairs.shape == (3, 24, 32)
-    np.testing.assert_allclose(pairs, frames.reshape(3, 24, 32), atol=1e-6)
-    fives = np.asarray(StackFrames(5)(frames))  # the 48th frame has no partners and is dropped
-    np.testing.assert_array_equal(fives, frames[:, :45].reshape(3, 9, 80))
-    assert_saved_and_loaded_alike(stacked, clips, pairs, tmp_path)
 
 
 def test_conv_frames_halve_the_steps_see_neighbouring_frames_and_round_trip(tmp_path):
