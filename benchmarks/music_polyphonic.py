@@ -3,7 +3,7 @@
     GALLERY_DATA_DIR=../shared/data python benchmarks/music_polyphonic.py --set jsb_chorales --budget 600
     GALLERY_DATA_DIR=../shared/data python benchmarks/music_polyphonic.py --set nottingham --cells gru
 
-Each cell trains through `gallery.music.app.run` (the `full` preset unless flags change it) with its width chosen
+Each cell trains through `gallery.music.APP.run` (the `full` preset unless flags change it) with its width chosen
 so the model has about 300k parameters, as in Bai et al. 2018, and the script prints a Markdown table beside the
 published figures. Runs go to runs/music/bench-<set>-<cell>; a killed benchmark resumes where it stopped.
 """
@@ -16,7 +16,8 @@ import os
 import platform
 from pathlib import Path
 
-from gallery.music.app import MusicConfig, run
+from gallery.music import APP
+from gallery.music.config import MusicConfig
 
 # Width of each cell for about 300k parameters with 88 inputs and 88 sigmoid outputs.
 UNITS_300K = {"rnn": 470, "lstm": 220, "gru": 256}
@@ -62,7 +63,7 @@ def main() -> None:
             samples=1,
             out=f"runs/music/bench-{args.set}-{cell}",
         )
-        metrics = run(config).metrics
+        metrics = APP.run(config).metrics
         rows.append((cell, metrics))
         print(json.dumps({"cell": cell, **{k: metrics[k] for k in ("test_nll_per_frame", "epochs", "train_seconds")}}))
     print(f"\n{args.set}, test split; {platform.machine()} with {os.cpu_count()} CPUs; budget {args.budget:.0f}s/cell")

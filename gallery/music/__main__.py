@@ -1,6 +1,6 @@
-"""Run the music app: python -m gallery.music --help."""
+"""Train the music model or compose with it: python -m gallery.music --help."""
 
 from gallery.cli import main
-from gallery.music.app import APP
+from gallery.music import APP
 
 main(APP)

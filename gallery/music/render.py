@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from datasets.music import KEYS, LOWEST_PITCH, roll_notes  # noqa: E402
 from datasets.pcm import wav_bytes  # noqa: E402
+from datasets.piano_roll import KEYS, LOWEST_PITCH, roll_notes  # noqa: E402
 from gallery.runs import save_figure, write_bytes  # noqa: E402
 
 SAMPLE_RATE = 22050

@@ -10,21 +10,18 @@ import pytest
 
 from gallery import runs
 from gallery.cli import run_cli
-from gallery.language_model.app import (
-    APP,
-    LanguageModelConfig,
-    Sampler,
-    load_language_model,
-    nats_to_report,
-    run,
-)
+from gallery.language_model import APP
+from gallery.language_model.config import LanguageModelConfig
+from gallery.language_model.metrics import nats_to_report
+from gallery.language_model.sampling import Sampler
+from gallery.language_model.verbs import load_language_model
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("language_model") / "run"
     config = LanguageModelConfig.from_preset("smoke", out=str(out))
-    result = run(config)
+    result = APP.run(config)
     return result
 
 
@@ -190,7 +187,7 @@ def test_tfds_source_trains_under_mock_data(tmp_path):
         "smoke", data="tfds:tiny_shakespeare", seq_len=8, epochs=1, steps_per_epoch=2, out=str(tmp_path / "r")
     )
     with tfds.testing.mock_data(num_examples=20):
-        result = run(config)
+        result = APP.run(config)
     assert np.isfinite(result.metrics["primary"]["value"])
     assert result.metrics["data"].startswith("TensorFlow Datasets tiny_shakespeare")
     assert runs.load_run(result.run_dir, "language_model").model is not None
@@ -210,7 +207,7 @@ def test_word_level_run_end_to_end(tmp_path, capsys):
     config = LanguageModelConfig.from_preset(
         "smoke", data=str(text_file), level="word", max_vocab=12, seq_len=12, out=str(tmp_path / "run")
     )
-    result = run(config)
+    result = APP.run(config)
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert metrics["vocabulary_size"] == 12
     # Nats per character are the token loss spread over the characters the tokens cover, so below the token loss.

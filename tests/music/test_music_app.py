@@ -6,14 +6,18 @@ import subprocess
 import sys
 import wave
 
-import keras
 import numpy as np
 import pytest
 
 from datasets import music as music_data
+from datasets import piano_roll
 from gallery.cli import run_cli
-from gallery.music import app as music_app
+from gallery.music import APP
+from gallery.music.config import MusicConfig
+from gallery.music.data import PianoRollBatches, padded_length, random_transposition
+from gallery.music.generation import compose, sigmoid
 from gallery.music.metrics import frame_nll_numpy
+from gallery.music.model import build_model, initialise_output_bias
 from gallery.runs import load_run
 from models.decoding import StepRunner
 from models.templates import many_to_many_inference
@@ -42,8 +46,8 @@ def toy_json(tmp_path_factory):
 @pytest.fixture(scope="module")
 def smoke_run(toy_json, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "music"
-    config = music_app.MusicConfig.from_preset("smoke", data=str(toy_json), out=str(out), transpose=2)
-    return music_app.run(config)
+    config = MusicConfig.from_preset("smoke", data=str(toy_json), out=str(out), transpose=2)
+    return APP.run(config)
 
 
 def test_smoke_run_writes_a_complete_run_folder(smoke_run):
@@ -76,49 +80,49 @@ def test_step_model_reproduces_the_full_forward_pass(smoke_run, toy_json):
     roll = music_data.load(str(toy_json)).splits["test"][2]
     runner = StepRunner(many_to_many_inference(model))
     # compose feeds the primer step by step: its probabilities for the primer must equal the full pass.
-    _, probabilities = music_app.compose(runner, roll, 3, seed=0)
-    full = music_app.sigmoid(np.asarray(model(roll[None, :-1], training=False))[0])
-    assert probabilities.shape == (len(roll) + 3, music_data.KEYS)
+    _, probabilities = compose(runner, roll, 3, seed=0)
+    full = sigmoid(np.asarray(model(roll[None, :-1], training=False))[0])
+    assert probabilities.shape == (len(roll) + 3, piano_roll.KEYS)
     assert np.abs(probabilities[1 : len(roll)] - full).max() < 1e-5
 
 
 def test_composition_follows_temperature_and_seed(smoke_run):
     runner = StepRunner(many_to_many_inference(load_run(smoke_run.run_dir, "music").model))
-    silence = np.zeros((0, music_data.KEYS))
-    first, _ = music_app.compose(runner, silence, 12, temperature=1.0, seed=3)
-    again, _ = music_app.compose(runner, silence, 12, temperature=1.0, seed=3)
-    assert first.shape == (12, music_data.KEYS) and np.array_equal(first, again)
+    silence = np.zeros((0, piano_roll.KEYS))
+    first, _ = compose(runner, silence, 12, temperature=1.0, seed=3)
+    again, _ = compose(runner, silence, 12, temperature=1.0, seed=3)
+    assert first.shape == (12, piano_roll.KEYS) and np.array_equal(first, again)
     # The first frame from silence comes from the same state at every temperature: a lower temperature pushes
     # every key's probability away from one half, a higher one towards it, and T=1 is the plain sigmoid.
-    first_step = {t: music_app.compose(runner, silence, 1, temperature=t, seed=0)[1][0] for t in (0.5, 1.0, 2.0)}
+    first_step = {t: compose(runner, silence, 1, temperature=t, seed=0)[1][0] for t in (0.5, 1.0, 2.0)}
     distance = {t: np.abs(p - 0.5) for t, p in first_step.items()}
     assert (distance[0.5] >= distance[1.0]).all() and (distance[1.0] >= distance[2.0]).all()
     assert (distance[0.5] > distance[2.0]).any()
-    logits, _, _ = runner(np.zeros((1, music_data.KEYS), np.float32), *runner.start(batch_size=1))
-    assert np.allclose(first_step[1.0], music_app.sigmoid(logits[0]), atol=1e-6)
+    logits, _, _ = runner(np.zeros((1, piano_roll.KEYS), np.float32), *runner.start(batch_size=1))
+    assert np.allclose(first_step[1.0], sigmoid(logits[0]), atol=1e-6)
 
 
 def test_output_bias_starts_at_each_keys_base_rate(rng):
     rolls = [
-        (rng.random((n, music_data.KEYS)) < np.linspace(0.01, 0.5, music_data.KEYS)).astype(np.float32)
+        (rng.random((n, piano_roll.KEYS)) < np.linspace(0.01, 0.5, piano_roll.KEYS)).astype(np.float32)
         for n in (30, 50)
     ]
-    model = music_app.build_model(music_app.MusicConfig.from_preset("smoke"))
-    bias = music_app.initialise_output_bias(model, rolls)
+    model = build_model(MusicConfig.from_preset("smoke"))
+    bias = initialise_output_bias(model, rolls)
     frames = np.concatenate(rolls)
     expected = (frames.sum(0) + 1) / (len(frames) + 2)
-    assert np.allclose(music_app.sigmoid(bias), expected, atol=1e-6)
+    assert np.allclose(sigmoid(bias), expected, atol=1e-6)
     # LSTM with zero input and zero state: c = i * tanh(0) = 0, so h = 0 and the logits are exactly the bias.
-    logits = np.asarray(model(np.zeros((1, 1, music_data.KEYS), np.float32)))[0, 0]
+    logits = np.asarray(model(np.zeros((1, 1, piano_roll.KEYS), np.float32)))[0, 0]
     assert np.allclose(logits, bias, atol=1e-5)
 
 
 def test_transposition_moves_every_note_together_and_stays_on_the_keyboard():
-    roll, _ = music_data.pitches_to_roll([[22, 60, 64], [23, 67], [], [21, 105]])
+    roll, _ = piano_roll.pitches_to_roll([[22, 60, 64], [23, 67], [], [21, 105]])
     rng = np.random.default_rng(0)
     shifts = set()
     for _ in range(40):
-        moved = music_app.random_transposition(roll, 5, rng)
+        moved = random_transposition(roll, 5, rng)
         assert moved.sum() == roll.sum()
         shift = int(np.flatnonzero(moved[0])[0] - np.flatnonzero(roll[0])[0])
         assert 0 <= shift <= 3  # A0 (21) cannot go down, and 105 can go up three keys to C8
@@ -129,35 +133,35 @@ def test_transposition_moves_every_note_together_and_stays_on_the_keyboard():
 
 def test_batches_shift_targets_by_one_frame_and_weigh_only_real_frames():
     rng = np.random.default_rng(1)
-    rolls = [(rng.random((length, music_data.KEYS)) < 0.1).astype(np.float32) for length in (5, 9, 30)]
-    batches = music_app.PianoRollBatches(rolls, 2, bucketed=False)
+    rolls = [(rng.random((length, piano_roll.KEYS)) < 0.1).astype(np.float32) for length in (5, 9, 30)]
+    batches = PianoRollBatches(rolls, 2, bucketed=False)
     assert len(batches) == 2
     inputs, targets, weights = batches[0]
-    assert inputs.shape == targets.shape == (2, 8, music_data.KEYS)
+    assert inputs.shape == targets.shape == (2, 8, piano_roll.KEYS)
     np.testing.assert_array_equal(inputs[1], rolls[1][:-1])
     np.testing.assert_array_equal(targets[1], rolls[1][1:])
     np.testing.assert_array_equal(weights.sum(axis=1), [4, 8])
     assert not inputs[0, 4:].any() and not targets[0, 4:].any()
     # Bucketed (JAX, PyTorch): 29 steps become 32, the three extra frames weigh nothing.
-    inputs, _, weights = music_app.PianoRollBatches(rolls, 2, bucketed=True)[1]
-    assert inputs.shape == (1, 32, music_data.KEYS)
+    inputs, _, weights = PianoRollBatches(rolls, 2, bucketed=True)[1]
+    assert inputs.shape == (1, 32, piano_roll.KEYS)
     assert weights.sum() == 29
 
 
 def test_bucketed_lengths_waste_at_most_a_quarter_and_are_few():
-    lengths = {music_app.padded_length(frames, bucketed=True) for frames in range(1, 2001)}
+    lengths = {padded_length(frames, bucketed=True) for frames in range(1, 2001)}
     for frames in range(1, 2001):
-        padded = music_app.padded_length(frames, bucketed=True)
+        padded = padded_length(frames, bucketed=True)
         assert frames <= padded <= max(frames + 7, frames * 5 // 4)
     assert len(lengths) < 40
-    assert music_app.padded_length(29, bucketed=False) == 29
+    assert padded_length(29, bucketed=False) == 29
 
 
 def test_shuffled_batches_repeat_by_seed_and_change_order_between_epochs():
-    rolls = [np.full((3 + i, music_data.KEYS), i, np.float32) for i in range(6)]
+    rolls = [np.full((3 + i, piano_roll.KEYS), i, np.float32) for i in range(6)]
 
     def first_inputs(seed):
-        batches = music_app.PianoRollBatches(rolls, 2, shuffle=True, seed=seed, bucketed=False)
+        batches = PianoRollBatches(rolls, 2, shuffle=True, seed=seed, bucketed=False)
         epochs = []
         for _ in range(3):
             epochs.append([batches[i][0][:, 0, 0].tolist() for i in range(len(batches))])
@@ -171,16 +175,16 @@ def test_shuffled_batches_repeat_by_seed_and_change_order_between_epochs():
 def test_generate_writes_midi_wav_and_png_that_parse_back(smoke_run, tmp_path, capsys):
     out = tmp_path / "song.mid"
     status = run_cli(
-        music_app.APP,
+        APP,
         ["generate", "--run", str(smoke_run.run_dir), "--steps", "10", "--primer", "test:1", "--out", str(out)],
     )
     assert status == 0
     primers = json.loads((smoke_run.run_dir / "primers.json").read_text())
     primer_frames = min(16, len(primers["test"][1]["frames"]))
-    roll = music_data.midi_to_roll(out, 1.0)
+    roll = piano_roll.midi_to_roll(out, 1.0)
     assert roll.any()
     # The MIDI holds the primer exactly; trailing silent frames leave no trace in a MIDI file.
-    expected_primer, _ = music_data.pitches_to_roll(primers["test"][1]["frames"][:primer_frames])
+    expected_primer, _ = piano_roll.pitches_to_roll(primers["test"][1]["frames"][:primer_frames])
     assert np.array_equal(roll[:primer_frames], expected_primer)
     assert len(roll) <= primer_frames + 10
     with wave.open(str(out.with_suffix(".wav"))) as audio:
@@ -205,7 +209,7 @@ def test_generate_bad_input_is_one_line_and_status_2(smoke_run, tmp_path, capsys
     argv = ["generate", "--run", str(smoke_run.run_dir), "--out", str(tmp_path / "x.mid"), *arguments]
     if arguments[0] == "--out":
         argv = ["generate", "--run", str(smoke_run.run_dir), *arguments]
-    assert run_cli(music_app.APP, argv) == 2
+    assert run_cli(APP, argv) == 2
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
 
@@ -224,7 +228,7 @@ def test_training_bad_input_is_one_line_and_status_2(tmp_path, capsys):
         (["--data", str(tmp_path / "nowhere")], "does not exist"),
     ]
     for arguments, message in cases:
-        assert run_cli(music_app.APP, ["--preset", "smoke", "--out", str(tmp_path / "run"), *arguments]) == 2
+        assert run_cli(APP, ["--preset", "smoke", "--out", str(tmp_path / "run"), *arguments]) == 2
         error = capsys.readouterr().err
         assert message in error and error.count("\n") == 1, (arguments, error)
 
@@ -239,18 +243,3 @@ def test_command_line_exits_with_status_2_on_a_missing_run(tmp_path):
     assert completed.returncode == 2
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m gallery.music: error:") and "does not exist" in last
-
-
-def test_plateau_schedule_halves_the_rate_after_a_third_of_the_patience_without_progress():
-    config = music_app.MusicConfig.from_preset("smoke", schedule="plateau", patience=9, learning_rate=0.004)
-    model = music_app.build_model(config)
-    music_app.compile_model(model, config)
-    (callback,) = music_app.learning_rate_schedule(config)
-    callback.set_model(model)
-    callback.on_train_begin()
-    rates = []
-    for epoch, nll in enumerate([9.0, 8.0, 8.1, 8.2, 8.05, 8.3, 8.4]):
-        callback.on_epoch_end(epoch, {"val_nll": nll})
-        rates.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
-    assert rates == pytest.approx([0.004] * 4 + [0.002] * 3)
-    assert music_app.learning_rate_schedule(music_app.MusicConfig.from_preset("smoke")) == []

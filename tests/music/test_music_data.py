@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from music21 import chord, note, stream
 
-from datasets import music
+from datasets import music, piano_roll
 
-KEY = music.LOWEST_PITCH
+KEY = piano_roll.LOWEST_PITCH
 
 
 def built_score():
@@ -29,39 +29,39 @@ def built_score():
 @pytest.mark.parametrize("resolution", ["eighth", "sixteenth"])
 def test_roll_to_midi_to_roll_round_trip(tmp_path, resolution):
     step = music.RESOLUTIONS[resolution]
-    events = music.score_events(built_score())
-    roll, clipped = music.events_to_roll(events.notes, step)
+    events = piano_roll.score_events(built_score())
+    roll, clipped = piano_roll.events_to_roll(events.notes, step)
     assert clipped == 0
-    assert roll.shape == (round(6 / step), music.KEYS)
+    assert roll.shape == (round(6 / step), piano_roll.KEYS)
     # Spot checks on the grid: the chord sounds for two quarters, the lowest and highest keys are both used.
     assert roll[0, [48 - KEY, 55 - KEY, 64 - KEY, 72 - KEY]].all()
     assert roll[round(2.0 / step) - 1, 48 - KEY] == 1 and roll[round(2.0 / step), 48 - KEY] == 0
-    assert roll[:, 0].any() and roll[:, music.KEYS - 1].any()
+    assert roll[:, 0].any() and roll[:, piano_roll.KEYS - 1].any()
     assert not roll[round(2.0 / step), 72 - KEY :].any()  # the rest in the upper voice
     path = tmp_path / "piece.mid"
-    path.write_bytes(music.roll_to_midi_bytes(roll, step))
-    assert np.array_equal(music.midi_to_roll(path, step), roll)
+    path.write_bytes(piano_roll.roll_to_midi_bytes(roll, step))
+    assert np.array_equal(piano_roll.midi_to_roll(path, step), roll)
 
 
 def test_dense_random_roll_round_trips_through_midi(tmp_path, rng):
     # Many keys starting and stopping together, overlapping held notes of every length.
-    roll = (rng.random((40, music.KEYS)) < 0.4).astype(np.float32)
+    roll = (rng.random((40, piano_roll.KEYS)) < 0.4).astype(np.float32)
     path = tmp_path / "dense.mid"
-    path.write_bytes(music.roll_to_midi_bytes(roll, 0.5))
-    assert np.array_equal(music.midi_to_roll(path, 0.5), roll)
+    path.write_bytes(piano_roll.roll_to_midi_bytes(roll, 0.5))
+    assert np.array_equal(piano_roll.midi_to_roll(path, 0.5), roll)
 
 
 def test_quarter_grid_samples_the_note_sounding_at_each_step():
     # An eighth note between grid points is not sampled; one on a grid point fills that frame.
-    roll, _ = music.events_to_roll([(60, 0.0, 1.0), (62, 1.5, 0.5), (64, 2.0, 0.5)], 1.0)
-    assert music.roll_to_pitches(roll) == [[60], [], [64]]
+    roll, _ = piano_roll.events_to_roll([(60, 0.0, 1.0), (62, 1.5, 0.5), (64, 2.0, 0.5)], 1.0)
+    assert piano_roll.roll_to_pitches(roll) == [[60], [], [64]]
 
 
 def test_json_pitch_lists_round_trip_and_out_of_range_pitches_are_counted():
     steps = [[60, 64, 67], [], [20, 21, 108, 109, 120]]
-    roll, clipped = music.pitches_to_roll(steps)
+    roll, clipped = piano_roll.pitches_to_roll(steps)
     assert clipped == 3
-    assert music.roll_to_pitches(roll) == [[60, 64, 67], [], [21, 108]]
+    assert piano_roll.roll_to_pitches(roll) == [[60, 64, 67], [], [21, 108]]
 
 
 def write_json(path: Path, value) -> Path:
@@ -120,9 +120,9 @@ def drum_only_midi() -> bytes:
 
 
 def test_midi_folder_skips_and_counts_bad_files(tmp_path):
-    roll, _ = music.pitches_to_roll([[60, 64], [62], [], [67, 110 - 12]])
+    roll, _ = piano_roll.pitches_to_roll([[60, 64], [62], [], [67, 110 - 12]])
     for index in range(3):
-        (tmp_path / f"good_{index}.mid").write_bytes(music.roll_to_midi_bytes(np.roll(roll, index, axis=0), 1.0))
+        (tmp_path / f"good_{index}.mid").write_bytes(piano_roll.roll_to_midi_bytes(np.roll(roll, index, axis=0), 1.0))
     (tmp_path / "corrupt.mid").write_bytes(b"MThd but not really")
     (tmp_path / "empty.midi").write_bytes(b"")
     (tmp_path / "drums.mid").write_bytes(drum_only_midi())
