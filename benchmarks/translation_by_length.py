@@ -17,7 +17,8 @@ import platform
 from pathlib import Path
 
 from gallery.config import PRESET_NAMES
-from gallery.translation.app import APP, TranslationConfig
+from gallery.translation import APP
+from gallery.translation.config import TranslationConfig
 
 
 def run_mode(mode: str, args: argparse.Namespace, extra: dict) -> dict:

@@ -18,7 +18,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,25 +45,19 @@ class PairSplits:
     read: int = 0
     skipped: int = 0
     dropped_long: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 # --- numbers in words --------------------------------------------------------------------------------------------
 
 
-def number_languages() -> list[str]:
-    """The language codes num2words can write numbers in."""
+def parse_pair(pair: str) -> tuple[str, str]:
+    """`en-es` -> ("en", "es"), both checked against the languages num2words writes numbers in."""
     from num2words import CONVERTER_CLASSES
 
-    return sorted(CONVERTER_CLASSES)
-
-
-def parse_pair(pair: str) -> tuple[str, str]:
-    """`en-es` -> ("en", "es"), both checked against num2words' languages."""
     parts = pair.split("-")
     if len(parts) != 2 or not all(parts):
         raise ValueError(f"a language pair looks like en-es, got {pair!r}")
-    known = number_languages()
+    known = sorted(CONVERTER_CLASSES)
     for code in parts:
         if code not in known:
             raise ValueError(f"num2words does not know language {code!r}; choose from: {', '.join(known)}")
@@ -173,8 +167,9 @@ def read_tsv(path: Path | str, reverse: bool = False) -> tuple[list[Pair], int]:
     return pairs, skipped
 
 
-def word_count(text: str) -> int:
-    return len(text.split())
+def short_pairs(pairs: Iterable[Pair], max_words: int) -> list[Pair]:
+    """The pairs with at most `max_words` words (split on spaces) on either side."""
+    return [pair for pair in pairs if max(len(pair[0].split()), len(pair[1].split())) <= max_words]
 
 
 def split_pairs(
@@ -196,15 +191,13 @@ def split_pairs(
     return rest[validation_count:], rest[:validation_count], shuffled[:test_count]
 
 
-def tsv_pairs(path: Path | str, *, reverse: bool = False, max_words: int = 10, max_pairs: int = 0) -> PairSplits:
+def tsv_pairs(path: Path | str, *, reverse: bool = False, max_words: int = 10) -> PairSplits:
     """A TSV file's pairs with at most `max_words` words on each side, split 90/10 (and validation from the 90)."""
     pairs, skipped = read_tsv(path, reverse)
-    kept = [pair for pair in pairs if max(word_count(pair[0]), word_count(pair[1])) <= max_words]
+    kept = short_pairs(pairs, max_words)
     if not kept:
         raise ValueError(f"no pair in {path} has at most {max_words} words a side; raise --max-words")
     train, validation, test = split_pairs(kept)
-    if max_pairs:
-        train = train[:max_pairs]
     direction = "reversed, " if reverse else ""
     return PairSplits(
         train,
@@ -220,7 +213,7 @@ def tsv_pairs(path: Path | str, *, reverse: bool = False, max_words: int = 10, m
 # --- TensorFlow Datasets -----------------------------------------------------------------------------------------
 
 
-def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0, max_pairs: int = 0) -> PairSplits:
+def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0) -> PairSplits:
     """A tfds translation dataset (its supervised keys give the direction), with its own train/validation/test."""
     import tensorflow_datasets as tfds
 
@@ -231,17 +224,13 @@ def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0, max_pair
         dataset = tfds.load(name, split=split, as_supervised=True)
         pairs = [(a.decode("utf-8"), b.decode("utf-8")) for a, b in tfds.as_numpy(dataset)]
         pairs = [(b, a) for a, b in pairs] if reverse else pairs
-        if max_words:
-            pairs = [pair for pair in pairs if max(word_count(pair[0]), word_count(pair[1])) <= max_words]
-        return pairs
+        return short_pairs(pairs, max_words) if max_words else pairs
 
     train = load("train")
     if "validation" in available and "test" in available:
         validation, test = load("validation"), load("test")
     else:
         train, validation, test = split_pairs(train)
-    if max_pairs:
-        train = train[:max_pairs]
     if not train:
         raise ValueError(f"tfds:{name} gave no training pairs (after the --max-words filter)")
     return PairSplits(train, validation, test, description=f"tfds:{name}" + (" reversed" if reverse else ""))
@@ -271,11 +260,6 @@ def split(text: str, level: str = "word") -> list[str]:
     return [token for token in _SPLIT.split(text) if token]
 
 
-def check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
-
-
 class Tokenizer:
     """Text <-> token ids; id 0 pads, then [UNK], [start], [end], then the vocabulary, most frequent first.
 
@@ -286,7 +270,8 @@ class Tokenizer:
     """
 
     def __init__(self, vocabulary: Sequence[str], level: str = "word"):
-        check_level(level)
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
         vocabulary = list(vocabulary)
         if vocabulary[: len(RESERVED)] != RESERVED:
             raise ValueError(f"a vocabulary starts with the reserved tokens {RESERVED}")
@@ -297,7 +282,6 @@ class Tokenizer:
     @classmethod
     def fit(cls, texts: Sequence[str], level: str = "word", max_tokens: int = 0) -> Tokenizer:
         """The vocabulary of `texts`, most frequent tokens first, at most `max_tokens` ids in all (0 = no cap)."""
-        check_level(level)
         counts = Counter(token for text in texts for token in split(standardize(text, level), level))
         counts.pop("", None)
         # TextVectorization's order: by count, ties by the tokens' UTF-8 bytes, both descending.

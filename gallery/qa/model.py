@@ -15,74 +15,22 @@ loaded model are read back by name (`with_attention`), never by position.
 from __future__ import annotations
 
 import keras
-from keras import ops
+import numpy as np
 
+from datasets import babi
+from gallery.qa.config import QAConfig
+from gallery.qa.layers import FoldSentences, MemorySlotMask, SqueezeSteps, TemporalEncoding, UnfoldSentences
 from models.attention import attention_layer
 from models.stacks import RecurrentStack, RNNSpec
 
-MODELS = ("baseline", "attention")
 
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class FoldSentences(keras.layers.Layer):
-    """(batch, sentences, words) -> (batch * sentences, words): every sentence becomes a sequence of its own."""
-
-    def call(self, memory):
-        return ops.reshape(memory, (-1, ops.shape(memory)[-1]))
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class UnfoldSentences(keras.layers.Layer):
-    """(batch * sentences, width) -> (batch, sentences, width), the inverse of FoldSentences."""
-
-    def __init__(self, sentences: int, **kwargs):
-        super().__init__(**kwargs)
-        self.sentences = int(sentences)
-
-    def call(self, vectors):
-        return ops.reshape(vectors, (-1, self.sentences, ops.shape(vectors)[-1]))
-
-    def get_config(self):
-        return {**super().get_config(), "sentences": self.sentences}
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class MemorySlotMask(keras.layers.Layer):
-    """True for memory slots that hold a sentence; an empty slot starts with the <empty> token."""
-
-    def __init__(self, empty_id: int, **kwargs):
-        super().__init__(**kwargs)
-        self.empty_id = int(empty_id)
-
-    def call(self, memory):
-        return ops.not_equal(memory[:, :, 0], self.empty_id)
-
-    def get_config(self):
-        return {**super().get_config(), "empty_id": self.empty_id}
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class TemporalEncoding(keras.layers.Layer):
-    """Adds a learned vector per memory slot: the slot index says how far from the end of the story a sentence is.
-
-    MemN2N's temporal encoding: without it, attention cannot tell the latest move of an actor from an earlier one.
-    """
-
-    def build(self, input_shape):
-        self.encoding = self.add_weight(
-            shape=(input_shape[1], input_shape[2]), initializer=keras.initializers.RandomNormal(stddev=0.1), name="T"
-        )
-
-    def call(self, sequence):
-        return sequence + self.encoding
-
-
-@keras.saving.register_keras_serializable(package="rnn_gallery")
-class SqueezeSteps(keras.layers.Layer):
-    """(batch, 1, width) -> (batch, width): the single query step of the attention."""
-
-    def call(self, sequence):
-        return ops.squeeze(sequence, axis=1)
+def build_model(config: QAConfig, vocab_size: int, num_answers: int, memory_size: int) -> keras.Model:
+    """The model `--model` names, with the recurrent encoders of the shared flags."""
+    spec = config.rnn_spec()
+    if config.model == "baseline":
+        return baseline(spec, vocab_size, num_answers, config.embedding_dim)
+    empty_id = babi.RESERVED.index(babi.EMPTY)
+    return memory_reader(spec, vocab_size, num_answers, config.embedding_dim, memory_size, config.hops, empty_id)
 
 
 def _final_vector(stack: RecurrentStack, states: list, name: str):
@@ -179,3 +127,20 @@ def with_attention(model: keras.Model) -> keras.Model:
     scores = [model.get_layer(f"hop_{hop}_attention").output[1] for hop in range(hops)]
     stacked = keras.layers.Concatenate(axis=1, name="attention_by_hop")(scores) if hops > 1 else scores[0]
     return keras.Model(model.inputs, [model.outputs[0], stacked])
+
+
+def predict_logits(model: keras.Model, inputs: dict[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """Answer logits of many questions, a batch at a time."""
+    count = len(next(iter(inputs.values())))
+    return np.concatenate(
+        [
+            np.asarray(model({key: value[start : start + batch_size] for key, value in inputs.items()}))
+            for start in range(0, count, batch_size)
+        ]
+    )
+
+
+def attention_weights(model: keras.Model, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, attention (n, hops, memory slots)) of a memory reader."""
+    logits, weights = with_attention(model)(inputs)
+    return np.asarray(logits), np.asarray(weights)

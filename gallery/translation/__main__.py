@@ -1,6 +1,6 @@
 """Run the translation app: python -m gallery.translation --help."""
 
 from gallery.cli import main
-from gallery.translation.app import APP
+from gallery.translation import APP
 
 main(APP)

@@ -15,8 +15,11 @@ import pytest
 from datasets import babi, babi_world
 from gallery import runs
 from gallery.cli import run_cli
+from gallery.qa import APP
 from gallery.qa import model as qa_model
-from gallery.qa.app import APP, QAConfig, answer_question, run, task_table
+from gallery.qa.config import QAConfig
+from gallery.qa.metrics import task_table
+from gallery.qa.verbs import answer_question
 from models.stacks import RNNSpec
 
 STORY = "Mary moved to the bathroom. John went to the hallway."
@@ -25,7 +28,7 @@ STORY = "Mary moved to the bathroom. John went to the hallway."
 @pytest.fixture(scope="module")
 def attention_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("qa") / "attention"
-    result = run(QAConfig.from_preset("smoke", out=str(out), epochs=1, questions=30, test_questions=20))
+    result = APP.run(QAConfig.from_preset("smoke", out=str(out), epochs=1, questions=30, test_questions=20))
     assert result.run_dir == out
     return out
 
@@ -72,7 +75,7 @@ def test_loaded_model_predicts_what_the_run_evaluated(attention_run):
 
 def test_baseline_smoke_run_and_ask(tmp_path, capsys):
     out = tmp_path / "baseline"
-    metrics = run(QAConfig.from_preset("smoke", model="baseline", out=str(out), epochs=1, questions=20)).metrics
+    metrics = APP.run(QAConfig.from_preset("smoke", model="baseline", out=str(out), epochs=1, questions=20)).metrics
     assert 0.0 <= metrics["primary"]["value"] <= 1.0 and "attention_on_supporting_facts_by_hop" not in metrics
     capsys.readouterr()
     assert run_cli(APP, ["ask", "--run", str(out), "--story", STORY, "--question", "Where is John?"]) == 0
@@ -109,6 +112,35 @@ def test_task_table_counts_tasks_above_the_weston_lstm():
     table = task_table({"1": 0.99, "2": 0.15, "19": 0.09}, real_data=True)
     assert table["beats"] == 2  # 99 > 50, 15 < 20, 9 > 8
     assert "above the LSTM on 2/3" in table["text"]
+
+
+def test_every_task_mode_trains_one_model_per_task_writes_the_table_and_resumes(tmp_path, capsys):
+    folder = tmp_path / "babi"
+    folder.mkdir()
+    for task in (1, 2):
+        for split, questions, seed in (("train", 20, 0), ("test", 10, 1)):
+            text = babi_world.generate_text(task, questions, seed)
+            (folder / f"qa{task}_generated_{split}.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "all"
+    argv = ["--preset", "smoke", "--data", str(folder), "--task", "all", "--epochs", "1", "--out", str(out)]
+    assert run_cli(APP, argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "all" and set(metrics["per_task"]) == {"1", "2"}
+    assert metrics["primary"]["value"] == pytest.approx(np.mean(list(metrics["per_task"].values())))
+    for task in ("1", "2"):
+        task_metrics = json.loads((out / f"task{task}" / "metrics.json").read_text())
+        assert task_metrics["primary"]["value"] == metrics["per_task"][task]
+    assert "Weston LSTM %" in (out / "per_task.md").read_text()
+    showcase = json.loads((out / "showcase.json").read_text())
+    assert [len(row) for row in showcase["tables"][0]["rows"]] == [5, 5]
+    capsys.readouterr()
+    assert run_cli(APP, argv) == 0  # the same command again reads the finished tasks back
+    assert capsys.readouterr().out.count("already trained") == 2
+    example = babi.read_babi_file(folder / "qa1_generated_train.txt")[0]
+    story, question = " ".join(example.story), example.question
+    assert run_cli(APP, ["ask", "--run", str(out), "--task", "1", "--story", story, "--question", question]) == 0
+    assert capsys.readouterr().out.startswith("answer: ")
+    _bad(capsys, ["ask", "--run", str(out), "--story", story, "--question", question], "add --task N")
 
 
 def _bad(capsys, argv: list[str], expected: str) -> None:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from gallery.cli import run_cli
-from gallery.translation.app import APP, TranslationConfig, load_translator, translate_lines
+from gallery.translation import APP
+from gallery.translation.config import TranslationConfig
+from gallery.translation.verbs import load_translator, translate_lines
 from models.decoding import StepRunner
 from models.templates import seq2seq_inference
 

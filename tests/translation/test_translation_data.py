@@ -4,6 +4,8 @@ import pytest
 
 from datasets import pairs
 from datasets.pairs import END, PAD, START, UNK, Tokenizer
+from gallery.translation.config import TranslationConfig
+from gallery.translation.data import load_pairs
 
 
 def test_number_split_has_no_overlap():
@@ -77,7 +79,10 @@ def test_tsv_split_is_seeded_and_filters_long_pairs(tmp_path):
     assert (len(data.train), len(data.validation), len(data.test)) == (171, 9, 20)
     assert not set(data.train) & set(data.test)
     assert pairs.tsv_pairs(path, max_words=5).test == data.test
-    assert len(pairs.tsv_pairs(path, max_words=5, max_pairs=50).train) == 50
+    # --max-pairs caps the training pairs only, whatever the source.
+    config = TranslationConfig.from_preset("demo", data=str(path), max_words=5, max_pairs=50)
+    capped = load_pairs(config)
+    assert capped.train == data.train[:50] and capped.test == data.test
 
 
 def test_tokenizer_keeps_accents_and_spanish_punctuation():

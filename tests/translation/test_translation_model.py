@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from datasets.pairs import END, START
-from gallery.translation.app import Encoded, TranslationConfig, build_model, compile_model, initialise_output_bias
+from gallery.translation.config import TranslationConfig
+from gallery.translation.data import Encoded
+from gallery.translation.model import build_model, initialise_output_bias
+from gallery.translation.train import compile_model
 from models.decoding import StepRunner, beam_search, greedy
 from models.templates import seq2seq_inference
 
