@@ -26,7 +26,6 @@ import numpy as np
 import tensorflow as tf
 
 from datasets.audio_files import CLIP_SAMPLES, DataSourceError, as_float_mono, load_audio, loudest_window, resample
-from datasets.pcm import wav_bytes  # noqa: F401  TRANSITIONAL: tests/report/conftest.py imports it from here
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SILENCE = "_silence_"

@@ -1,6 +1,6 @@
 """Compare architectures across tasks: one command trains a grid of apps x cells x depths and tabulates it.
 
-Layout: all of the gallery's layouts; each app trains through its own `run(config)` and reports the primary
+Layout: all of the gallery's layouts; each app trains through its own `App.run(config)` and reports the primary
 metric of its metrics.json. Data: each app's own default data. Commands:
 
     python -m gallery.compare --apps all --cells rnn,lstm,gru                  # demo preset, equal epochs
@@ -75,7 +75,7 @@ def _architectures(args: argparse.Namespace):
 def grid_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="python -m gallery.compare",
-        description="Train a grid of apps x architectures through each app's run(config) and tabulate the results.",
+        description="Train a grid of apps x architectures through each app's App.run and tabulate the results.",
         epilog="verbs:\n  probes     adding and copy-memory problems at growing T, and gradient flow (probes --help)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,4 +1,4 @@
-"""The comparison grid: apps x architectures x repeats, each trained through the app's own `run(config)`.
+"""The comparison grid: apps x architectures x repeats, each trained through the app's own `App.run(config)`.
 
 Every combination trains into its own run folder, <out>/<app>/<architecture>-<units>u-seed<seed>; a folder with
 metrics.json is a finished run and is read back instead of trained again, and an interrupted one resumes from
@@ -173,7 +173,7 @@ def base_config(app: App, architecture: Architecture, settings: GridSettings, **
         overrides["epochs"] = settings.epochs or BUDGET_EPOCHS
         overrides["patience"] = overrides["epochs"]
     else:
-        # Equal epochs means no time box: a preset's own budget (captioning, keywords) would give a slower
+        # Equal epochs means no time box: a budget an app's config sets by default would give a slower
         # architecture fewer epochs.
         overrides["budget_seconds"] = 0.0
     try:

@@ -1,9 +1,9 @@
 """Parameter counts of an application's real model, and the units that bring a cell to a target count.
 
 Counting builds the app's own model with its own data, without training: `count_parameters` calls the app's
-`run(config)` with `gallery.training.fit` (and, as a backstop, `keras.Model.fit`) replaced by a function that
+`App.run(config)` with `gallery.training.fit` (and, as a backstop, `keras.Model.fit`) replaced by a function that
 reads `model.count_params()` and stops the run. Every app trains through `training.fit`, so this needs nothing
-from an app beyond the uniform `run(config)`, and the count is the one its metrics.json will report.
+from an app beyond the uniform `App.run`, and the count is the one its metrics.json will report.
 
 Matching (`match_units`): for a fixed cell, depth and direction, every weight matrix of a recurrent model is
 (units x units), (units x something fixed) or fixed, so the count is a quadratic a u^2 + b u + c in the units
@@ -62,7 +62,7 @@ def count_parameters(app: App, config: RunConfig) -> int:
                 app.run(config)
             except _ModelBuiltError as built:
                 return built.parameters
-    raise RuntimeError(f"{app.name}'s run(config) never called training.fit, so its model could not be counted")
+    raise RuntimeError(f"{app.name}'s App.run never called training.fit, so its model could not be counted")
 
 
 def match_units(

@@ -22,7 +22,7 @@ SYNTHETIC_APPS = ("captioning", "language_model", "keywords", "translation", "qa
 
 
 def _wav_bytes(seconds: float = 0.4, rate: int = 16000, frequency: float = 440.0) -> bytes:
-    from datasets.speech import wav_bytes
+    from datasets.pcm import wav_bytes
 
     time = np.arange(int(seconds * rate)) / rate
     return wav_bytes(0.3 * np.sin(2 * np.pi * frequency * time), rate)

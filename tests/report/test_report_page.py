@@ -15,7 +15,7 @@ from urllib.parse import unquote
 import pytest
 
 from gallery.apps import APPLICATIONS
-from gallery.report import diagrams, page
+from gallery.report import diagrams, page, pieces
 
 
 class _Collector(HTMLParser):
@@ -172,17 +172,17 @@ def test_missing_showcase_files_are_named_not_linked(tmp_path, write_app_run):
 
 
 def test_markdown_tables_and_headings():
-    html = page.markdown_to_html("# Title\n\nsome <b>text</b>\n\n| a | b |\n|:--|--:|\n| 1 | <2> |\n")
+    html = pieces.markdown_to_html("# Title\n\nsome <b>text</b>\n\n| a | b |\n|:--|--:|\n| 1 | <2> |\n")
     assert html.startswith("<h3>Title</h3><p>some &lt;b&gt;text&lt;/b&gt;</p>")
     assert "<th>a</th><th>b</th>" in html and "<td>&lt;2&gt;</td>" in html
 
 
 def test_format_value():
-    assert page.format_value(3.0) == "3"
-    assert page.format_value(0.123456) == "0.1235"
-    assert page.format_value(12345) == "12,345"
-    assert page.format_value(True) == "true"
-    assert page.format_value(list(range(20))).endswith("(20 values)")
+    assert pieces.format_value(3.0) == "3"
+    assert pieces.format_value(0.123456) == "0.1235"
+    assert pieces.format_value(12345) == "12,345"
+    assert pieces.format_value(True) == "true"
+    assert pieces.format_value(list(range(20))).endswith("(20 values)")
 
 
 def test_report_command_errors_and_output(tmp_path, capsys):
