@@ -21,7 +21,8 @@ def main(run_dir: Path) -> None:
     samples = json.loads((run_dir / "test_captions.json").read_text())
     data = scenes.load_scenes(
         config["train_images"] or 1,
-        config["validation_images"],
+        # Runs of this version keep no validation count: it is half the test count.
+        config.get("validation_images") or max(1, config["test_images"] // 2),
         config["test_images"],
         image_size=config["image_size"],
         seed=config["seed"],

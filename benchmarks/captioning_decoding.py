@@ -16,11 +16,13 @@ import platform
 import keras
 
 from datasets import scenes
-from gallery.captioning.app import Split, evaluate, load_captioner
+from gallery.captioning.data import Split
+from gallery.captioning.metrics import evaluate
+from gallery.captioning.verbs import load_captioner
 
 
 def test_splits(config: dict, seed: int, count: int) -> dict[str, Split]:
-    """The seen and held-out test groups that `run` would draw with this seed (training split left empty)."""
+    """The seen and held-out test groups that training would draw with this seed (training split left empty)."""
     data = scenes.load_scenes(0, 1, count, image_size=config["image_size"], seed=seed)
     return {
         name: Split(split.images, split.captions, split.scenes)

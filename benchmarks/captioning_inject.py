@@ -2,7 +2,7 @@
 
     python benchmarks/captioning_inject.py --preset demo                 # five runs of the demo preset
     python benchmarks/captioning_inject.py --preset smoke --variants init,par+additive
-    python benchmarks/captioning_inject.py --preset demo --set epochs=10 --set budget_seconds=0
+    python benchmarks/captioning_inject.py --preset demo --set epochs=12
 
 Each variant trains with the same preset and seed into runs/captioning-bench/<variant>; the script prints a
 Markdown table (semantic accuracy on seen and held-out combinations, BLEU-4, training seconds and epochs) and
@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from gallery import runs
-from gallery.captioning.app import CaptioningConfig, run
+from gallery.captioning import APP
+from gallery.captioning.config import CaptioningConfig
 
 DEFAULT_VARIANTS = "init,pre,par,merge,par+additive"
 
@@ -50,7 +51,7 @@ def main() -> None:
             args.preset, inject=inject, attention=attention or "none", out=str(out / variant), **overrides
         )
         started = time.perf_counter()
-        metrics = run(config).metrics
+        metrics = APP.run(config).metrics
         wall = time.perf_counter() - started
         seen, unseen = metrics["test"]["seen"], metrics["test"]["unseen"]
         rows.append(

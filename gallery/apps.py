@@ -36,16 +36,11 @@ def available() -> list[AppEntry]:
 
 def _installed(name: str) -> bool:
     try:
-        return importlib.util.find_spec(f"gallery.{name}.config") is not None or (  # TRANSITIONAL
-            importlib.util.find_spec(f"gallery.{name}.app") is not None
-        )
+        return importlib.util.find_spec(f"gallery.{name}.config") is not None
     except ModuleNotFoundError:
         return False
 
 
 def load(name: str) -> App:
     """The `App` object of an application, imported on demand (TensorFlow loads with it)."""
-    package = importlib.import_module(f"gallery.{name}")
-    if hasattr(package, "APP"):
-        return package.APP
-    return importlib.import_module(f"gallery.{name}.app").APP  # TRANSITIONAL: apps not yet in the new shape
+    return importlib.import_module(f"gallery.{name}").APP

@@ -49,10 +49,9 @@ class App:
     layout: str
     description: str
     config: type[RunConfig]
-    train_and_evaluate: Callable[[RunConfig, Path], dict[str, Any]] | None = None
+    train_and_evaluate: Callable[[RunConfig, Path], dict[str, Any]]
     verbs: list[Verb] = field(default_factory=list)
     command: str | None = None  # how users run it; apps made by `python -m gallery new` live outside gallery
-    legacy_run: Callable[[RunConfig], RunResult] | None = None  # TRANSITIONAL: apps not yet in the new shape
 
     @property
     def prog(self) -> str:
@@ -62,8 +61,6 @@ class App:
         """Train and evaluate one configuration into its run folder (`--out`, or the default under runs/)."""
         from gallery import runs, training
 
-        if self.legacy_run is not None:
-            return self.legacy_run(config)
         training.set_seed(config.seed)
         run_dir = runs.run_directory(config)
         metrics = self.train_and_evaluate(config, run_dir)

@@ -116,7 +116,7 @@ def test_translation_and_captioning_train_and_decode_on_jax_without_tensorflow(t
         f"out = {str(tmp_path)!r}\n"
         "assert run_cli(TRANSLATION, ['--preset', 'smoke', '--epochs', '1', '--out', out + '/tr']) == 0\n"
         "assert run_cli(TRANSLATION, ['translate', '--run', out + '/tr', '--beam', '2', 'forty two']) == 0\n"
-        "captioning = ['--preset', 'smoke', '--epochs', '1', '--show', '2', '--out', out + '/cap']\n"
+        "captioning = ['--preset', 'smoke', '--epochs', '1', '--out', out + '/cap']\n"
         "assert run_cli(CAPTIONING, captioning) == 0\n"
         "from PIL import Image\n"
         "Image.new('RGB', (70, 50), 'red').save(out + '/red.png')\n"

@@ -1,6 +1,6 @@
 """Run image captioning: python -m gallery.captioning --help."""
 
-from gallery.captioning.app import APP
+from gallery.captioning import APP
 from gallery.cli import main
 
 main(APP)

@@ -1,10 +1,9 @@
 """`python -m gallery new NAME --layout LAYOUT [--dir DIR]`: a new application package from a template.
 
-The templates are plain text files under gallery/scaffold/templates/ (shipped as package data): `common/` for
-every layout and one folder per layout. `{{name}}`, `{{class_name}}`, `{{layout}}` and `{{layout_text}}` are
-replaced; a file called `test_app.py.tmpl` becomes `test_<NAME>.py`. The package it writes uses the shared
-templates (models.templates) and run machinery (gallery.config, gallery.training, gallery.runs), reads a TSV file
-its data.py documents, generates a toy dataset when --data is `default`, and carries its own test.
+The templates are plain text files under gallery/scaffold/templates/ (shipped as package data): `common/` for the
+files every layout shares and one folder per layout for data.py, model.py, metrics.py, verbs.py and the test.
+`{{name}}`, `{{class_name}}`, `{{layout}}` and the fields of the layout's `layouts.Layout` are replaced; a line
+holding only a placeholder whose value is empty is left out; `test_app.py.tmpl` becomes `test_<NAME>.py`.
 """
 
 from __future__ import annotations
@@ -19,15 +18,11 @@ from pathlib import Path
 
 from gallery.cli import OneLineParser
 from gallery.errors import UsageError
+from gallery.scaffold.layouts import LAYOUTS
 
-LAYOUTS = {
-    "one_to_many": "one-to-many",
-    "many_to_one": "many-to-one",
-    "many_to_many": "many-to-many (aligned)",
-    "seq2seq": "many-to-many (unaligned, seq2seq)",
-}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+ALONE = re.compile(r"^[ \t]*\{\{(\w+)\}\}[ \t]*\n", re.MULTILINE)
 
 
 def _templates():
@@ -48,6 +43,9 @@ def class_name(name: str) -> str:
 
 
 def render(text: str, values: dict[str, str]) -> str:
+    """The template with its placeholders filled; a placeholder alone on its line and empty drops the line."""
+    text = ALONE.sub(lambda match: "" if values.get(match.group(1), None) == "" else match.group(0), text)
+
     def substitute(match: re.Match) -> str:
         if match.group(1) not in values:
             raise KeyError(f"template placeholder {match.group(0)} has no value")
@@ -67,7 +65,7 @@ def generate(name: str, layout: str, directory: Path | str = ".", *, force: bool
     package = directory / name
     if package.exists() and any(package.iterdir()) and not force:
         raise UsageError(f"{package} already exists and is not empty; choose another NAME or --dir (or --force)")
-    values = {"name": name, "class_name": class_name(name), "layout": layout, "layout_text": LAYOUTS[layout]}
+    values = {"name": name, "class_name": class_name(name), "layout": layout, **LAYOUTS[layout].values()}
     package.mkdir(parents=True, exist_ok=True)
     for folder in ("common", layout):
         for template in sorted(_templates().joinpath(folder).iterdir(), key=lambda item: item.name):
@@ -101,7 +99,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"python -m gallery new: error: {error}", file=sys.stderr)
         return 2
     where = Path(arguments.dir)
-    print(f"wrote {package}/ ({LAYOUTS[arguments.layout]}); try it:")
+    print(f"wrote {package}/ ({LAYOUTS[arguments.layout].layout_text}); try it:")
     cd = f"cd {where} && " if where != Path(".") else ""
     print(f"  {cd}python -m {arguments.name} --preset smoke")
     print(f"  {cd}python -m pytest {arguments.name}")

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gallery.runs import save_model
-from models.attention import GridCoordinates
 from models.stacks import RNNSpec
 from models.templates import many_to_many, many_to_one, one_to_many, seq2seq
 
@@ -46,14 +45,14 @@ def test_templates_with_attention_and_glue_layers_round_trip(tmp_path, rng):
         ),
         (one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="pre", attention="dot"), [features, tokens]),
         (
-            one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="init", attention="dot", reader=True),
+            one_to_many(RNNSpec("lstm", 6), 7, feature_shape=(3, 4), inject="init", attention="dot"),
             [features, tokens],
         ),
         (
             one_to_many(
                 RNNSpec("gru", 6),
                 7,
-                encoder=keras.Sequential([GridCoordinates(), keras.layers.Reshape((-1, 5))], name="encoder"),
+                encoder=keras.Sequential([keras.layers.Conv2D(5, 1), keras.layers.Reshape((-1, 5))], name="encoder"),
                 input_shape=(2, 2, 3),
                 inject="par",
             ),

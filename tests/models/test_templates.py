@@ -5,11 +5,11 @@ import keras
 import numpy as np
 import pytest
 
-from models.attention import ChannelsAsImages, GridCoordinates, GroundedWords, NextWordLoss, StrongestChannel
 from models.decoding import StepRunner
 from models.stacks import RNNSpec
 from models.templates import (
     INJECTIONS,
+    DecoderHead,
     many_to_many,
     many_to_many_inference,
     many_to_one,
@@ -95,22 +95,6 @@ def test_one_to_many(name, inject, rng):
     train_one_step(model, [features, tokens], rng.integers(0, 13, (3, 5)))
 
 
-@pytest.mark.parametrize("inject", INJECTIONS)
-def test_one_to_many_with_a_reader_over_the_attended_context(inject, rng):
-    model = one_to_many(SPECS["lstm"], 11, feature_shape=(5, 6), inject=inject, attention="additive", reader=True)
-    assert model.get_layer("reader_0").units == 8
-    features = rng.normal(size=(2, 5, 6)).astype("float32")
-    tokens = rng.integers(0, 11, (2, 6))
-    full = predict(model, [features, tokens])
-    inference = one_to_many_inference(model)
-    # Two decoder layers and the reader, two LSTM states each.
-    assert inference.state_count == 6
-    assert np.abs(step_through(inference, tokens, features) - full).max() < 1e-5
-    train_one_step(model, [features, tokens], rng.integers(0, 11, (2, 6)))
-    with pytest.raises(ValueError, match="needs attention"):
-        one_to_many(SPECS["gru"], 11, feature_shape=(5, 6), attention="none", reader=True)
-
-
 def test_one_to_many_with_an_image_encoder(rng):
     encoder = keras.Sequential(
         [keras.layers.Conv2D(4, 3, strides=2, activation="relu"), keras.layers.Reshape((-1, 4))], name="encoder"
@@ -122,132 +106,57 @@ def test_one_to_many_with_an_image_encoder(rng):
     assert np.abs(step_through(one_to_many_inference(model), tokens, images) - full).max() < 1e-5
 
 
-def test_one_to_many_with_grid_coordinates_and_a_reader(rng):
-    encoder = keras.Sequential(
-        [keras.layers.Conv2D(4, 3, strides=2), GridCoordinates(), keras.layers.Reshape((-1, 6))], name="encoder"
-    )
-    model = one_to_many(
-        SPECS["gru"], 9, encoder=encoder, input_shape=(10, 10, 3), inject="init", attention="dot", reader=True
-    )
-    images = rng.random((2, 10, 10, 3)).astype("float32")
-    tokens = rng.integers(0, 9, (2, 4))
-    full = predict(model, [images, tokens])
-    assert np.abs(step_through(one_to_many_inference(model), tokens, images) - full).max() < 1e-5
-    train_one_step(model, [images, tokens], rng.integers(0, 9, (2, 4)))
+@keras.saving.register_keras_serializable(package="rnn_gallery_tests")
+class MemoryHead(DecoderHead):
+    """A head with a recurrent layer of its own over the decoder output, and doubled logits."""
+
+    def __init__(self, units: int):
+        self.units = units
+
+    def recurrent(self, layers, spec):
+        return layers.stack(None if spec is None else RNNSpec("gru", self.units), "memory")
+
+    def read(self, layers, stack, step, features, states):
+        read, final_states = stack(step.output, initial_states=states)
+        return [*features, read], final_states
+
+    def logits(self, layers, step, logits):
+        return layers("double", lambda: keras.layers.Rescaling(2.0, name="double"))(logits)
+
+    def get_config(self):
+        return {"units": self.units}
 
 
-def test_grounded_words_take_the_group_mass_from_the_language_model_and_the_choice_from_the_region(rng):
-    groups = [[2, 3, 4], [5, 6]]
-    language = rng.normal(size=(2, 3, 8)).astype("float32")
-    regions = [rng.normal(size=(2, 3, len(group))).astype("float32") for group in groups]
-    output = np.asarray(GroundedWords(groups)([language, *regions]))
-
-    def softmax(x):
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
-
-    expected = softmax(language.astype("float64"))
-    for group, region in zip(groups, regions):
-        mass = expected[..., group].sum(axis=-1, keepdims=True)
-        expected[..., group] = mass * softmax(region.astype("float64"))
-    assert np.allclose(np.exp(output), expected, atol=1e-6)
-    assert np.allclose(np.exp(output).sum(axis=-1), 1.0, atol=1e-5)
-    # Within a group, the language model's preferences do not matter: only how much it wants the group at all.
-    shifted = language.copy()
-    shifted[..., 2] += 5.0
-    shifted[..., 3] -= 5.0
-    moved = np.asarray(GroundedWords(groups)([shifted, *regions]))
-    ratio = np.exp(moved[..., 2] - moved[..., 3])
-    assert np.allclose(ratio, np.exp(output[..., 2] - output[..., 3]), rtol=1e-4)
-    with pytest.raises(ValueError, match="disjoint"):
-        GroundedWords([[1, 2], [2, 3]])
-
-
-def test_one_to_many_with_grounded_words_steps_like_the_full_pass(rng):
-    groups = [[3, 4, 5], [6, 7]]
-    model = one_to_many(
-        SPECS["lstm"], 9, feature_shape=(5, 6), inject="par", attention="dot", reader=True, word_groups=groups
-    )
-    assert model.get_layer("ground_1").units == 2
+def test_a_decoder_head_adds_layers_and_states_and_is_rebuilt_from_the_saved_model(tmp_path, rng):
+    model = one_to_many(SPECS["lstm"], 9, feature_shape=(5, 6), inject="par", attention="dot", head=MemoryHead(4))
     features = rng.normal(size=(2, 5, 6)).astype("float32")
     tokens = rng.integers(0, 9, (2, 4))
     full = predict(model, [features, tokens])
-    assert np.allclose(np.exp(full).sum(axis=-1), 1.0, atol=1e-5)
-    inference = one_to_many_inference(model)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    inference = one_to_many_inference(loaded)
+    # Two LSTM layers with two states each, and the head's GRU with one.
+    assert inference.state_count == 5 and inference.state_widths[-1] == 4
     assert np.abs(step_through(inference, tokens, features) - full).max() < 1e-5
+    assert np.allclose(
+        full, 2 * predict(keras.Model(model.inputs, model.get_layer("output").output), [features, tokens])
+    )
     train_one_step(model, [features, tokens], rng.integers(0, 9, (2, 4)))
-    with pytest.raises(ValueError, match="need attention"):
-        one_to_many(SPECS["gru"], 9, feature_shape=(5, 6), attention="none", word_groups=groups)
 
 
-def test_next_word_loss_scores_each_step_against_the_following_token_while_training_only(rng):
-    logits = rng.normal(size=(2, 4, 6)).astype("float32")
-    tokens = np.array([[1, 2, 3, 0], [1, 5, 4, 2]])
-    layer = NextWordLoss(0.5)
-    assert np.array_equal(np.asarray(layer([logits, tokens], training=False)), logits) and not layer.losses
-    layer([logits, tokens], training=True)
-    log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-    # Steps 0-1 of the first row (step 2 is followed by padding) and 0-2 of the second.
-    pairs = [(0, 0, 2), (0, 1, 3), (1, 0, 5), (1, 1, 4), (1, 2, 2)]
-    expected = 0.5 * np.mean([-log_probs[row, step, token] for row, step, token in pairs])
-    assert float(layer.losses[0]) == pytest.approx(expected, rel=1e-5)
-    assert NextWordLoss.from_config(layer.get_config()).weight == 0.5
+def test_the_step_model_is_rebuilt_from_the_stored_arguments_only():
+    model = one_to_many(SPECS["gru"], 7, feature_shape=(3, 4), inject="merge", attention="additive")
+    arguments = model.get_layer("one_to_many_arguments").arguments
+    assert (arguments["inject"], arguments["attention"], arguments["head"]) == ("merge", "additive", None)
+    bare = keras.Model(model.inputs, model.get_layer("output").output)
+    with pytest.raises(ValueError, match="build and train it again"):
+        one_to_many_inference(bare)
 
+    class Unregistered(DecoderHead):
+        pass
 
-def test_one_to_many_with_an_auxiliary_word_loss_steps_like_the_full_pass(rng):
-    groups = [[3, 4, 5], [6, 7]]
-    common = {"feature_shape": (5, 6), "inject": "par", "attention": "dot", "reader": True}
-    model = one_to_many(SPECS["lstm"], 9, word_groups=groups, word_loss=0.5, **common)
-    features = rng.normal(size=(2, 5, 6)).astype("float32")
-    tokens = rng.integers(1, 9, (2, 4))
-    full = predict(model, [features, tokens])
-    assert np.abs(step_through(one_to_many_inference(model), tokens, features) - full).max() < 1e-5
-    model([features, tokens], training=True)
-    assert len(model.losses) == 1
-    train_one_step(model, [features, tokens], rng.integers(0, 9, (2, 4)))
-    with pytest.raises(ValueError, match="needs word groups"):
-        one_to_many(SPECS["lstm"], 9, word_loss=0.5, **common)
-
-
-def test_group_encoders_must_match_the_groups_and_the_encoder_grid():
-    def grid(rows, name):
-        return keras.Sequential(
-            [
-                keras.Input((8, 8, 3)),
-                keras.layers.Conv2D(4, 8 // rows, strides=8 // rows),
-                keras.layers.Reshape((-1, 4)),
-            ],
-            name=name,
-        )
-
-    groups = [[3, 4], [5, 6]]
-    common = {"encoder": grid(2, "encoder"), "input_shape": (8, 8, 3), "attention": "dot", "word_groups": groups}
-    with pytest.raises(ValueError, match="one word group each"):
-        one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a")], **common)
-    with pytest.raises(ValueError, match="grid of 4"):
-        one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(4, "b")], **common)
-    model = one_to_many(SPECS["gru"], 9, group_encoders=[grid(2, "a"), grid(2, "b")], **common)
-    assert model.get_layer("ground_read_1").output.shape == (None, None, 4)
-
-
-def test_channels_as_images_and_back_keep_the_strongest_channel(rng):
-    images = rng.uniform(0, 1, (2, 4, 6, 3)).astype("float32")
-    grey = np.asarray(ChannelsAsImages()(images))
-    assert grey.shape == (6, 4, 6, 1)
-    assert np.array_equal(grey[1, ..., 0], images[0, ..., 1]) and np.array_equal(grey[5, ..., 0], images[1, ..., 2])
-    regions = np.asarray(StrongestChannel(3)(grey))
-    assert regions.shape == (2, 24, 1)
-    assert np.array_equal(regions[..., 0], images.max(axis=-1).reshape(2, 24))
-    layer = StrongestChannel.from_config(StrongestChannel(5).get_config())
-    assert layer.channels == 5
-
-
-def test_grid_coordinates_name_each_cell():
-    grid = GridCoordinates()(np.zeros((2, 3, 5, 1), "float32"))
-    assert grid.shape == (2, 3, 5, 3)
-    rows, columns = np.asarray(grid[0, ..., 1]), np.asarray(grid[0, ..., 2])
-    assert np.allclose(rows[:, 0], [-1, 0, 1]) and np.allclose(rows[0], -1)
-    assert np.allclose(columns[0], [-1, -0.5, 0, 0.5, 1]) and np.allclose(columns[:, 4], 1)
+    with pytest.raises(ValueError, match="register_keras_serializable"):
+        one_to_many(SPECS["gru"], 7, feature_shape=(3, 4), head=Unregistered())
 
 
 def test_no_recurrence_baseline_carries_no_state(rng):
