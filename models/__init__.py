@@ -64,6 +64,9 @@ from models.cells import (  # noqa: E402
 )
 from models.stacks import RecurrentStack, RNNSpec  # noqa: E402
 
+# Every layer `models` defines is registered on `import models`, so any saved model built from these blocks loads.
+from models import attention, audio, template_parts  # noqa: E402,F401
+
 __all__ = [
     "ACTIVATIONS",
     "CELL_CHOICES",

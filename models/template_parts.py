@@ -30,15 +30,8 @@ class NamedLayers:
     def __init__(self, model: keras.Model | None = None):
         self.model = model
 
-    @property
-    def building(self) -> bool:
-        return self.model is None
-
     def __call__(self, name: str, factory: Callable[[], keras.layers.Layer]) -> keras.layers.Layer:
         return factory() if self.model is None else self.model.get_layer(name)
-
-    def has(self, name: str) -> bool:
-        return self.model is not None and any(layer.name == name for layer in self.model.layers)
 
     def stack(self, spec: RNNSpec | None, prefix: str) -> RecurrentStack:
         return RecurrentStack(spec, prefix) if self.model is None else RecurrentStack.from_model(self.model, prefix)

@@ -18,7 +18,7 @@ from models.attention import AttentionPooling, PaddingMask, attention_layer, che
 from models.cells import cell_state_count
 from models.one_to_many import INJECTIONS, DecoderHead, DecoderStep, one_to_many, one_to_many_inference
 from models.stacks import RecurrentStack, RNNSpec
-from models.template_parts import InferenceModels, NamedLayers, TemplateArguments, input_named
+from models.template_parts import InferenceModels, NamedLayers, TemplateArguments, input_named, stored_arguments
 
 # One import path for every layout, whichever module holds it.
 __all__ = [
@@ -91,6 +91,8 @@ def many_to_many(
     logits, _, _ = _many_to_many_graph(
         NamedLayers(), spec, output_units, inputs, vocab_size, embedding_dim, mask_zero, None
     )
+    arguments = {"vocab_size": vocab_size, "feature_dim": feature_dim}
+    logits = TemplateArguments(arguments, name="many_to_many_arguments")(logits)
     return keras.Model(inputs, logits, name=name)
 
 
@@ -100,9 +102,8 @@ def many_to_many_inference(model: keras.Model) -> InferenceModels:
     stack = layers.stack(None, "rnn")
     if stack.bidirectional:
         raise ValueError("a bidirectional model sees the future, so it cannot generate step by step")
-    token_inputs = layers.has("embedding")
-    vocab_size = model.get_layer("embedding").input_dim if token_inputs else None
-    feature_dim = None if token_inputs else model.inputs[0].shape[-1]
+    arguments = stored_arguments(model, "many_to_many")
+    vocab_size, feature_dim = arguments["vocab_size"], arguments["feature_dim"]
     step_input = _token_or_feature_input(vocab_size, feature_dim, 1, "step_inputs")
     state_inputs = stack.state_inputs()
     logits, final_states, _ = _many_to_many_graph(layers, None, None, step_input, vocab_size, None, None, state_inputs)
@@ -263,6 +264,7 @@ def seq2seq(
     decoder_counts = [cell_state_count(spec.cell)] * spec.layers
     memory, states = _seq2seq_encoder(layers, cfg, source, decoder_counts)
     logits, _, _ = _seq2seq_decoder(layers, cfg, target_in, memory, source, states)
+    logits = TemplateArguments({"attention": attention}, name="seq2seq_arguments")(logits)
     return keras.Model([source, target_in], logits, name=name)
 
 
@@ -270,9 +272,7 @@ def seq2seq_inference(model: keras.Model) -> InferenceModels:
     """Start model (source -> memory, source ids, decoder states) and step model of a seq2seq model, by name."""
     layers = NamedLayers(model)
     decoder = layers.stack(None, "decoder")
-    attention = "none"
-    if layers.has("attention"):
-        attention = "additive" if isinstance(model.get_layer("attention"), keras.layers.AdditiveAttention) else "dot"
+    attention = stored_arguments(model, "seq2seq")["attention"]
     source_embedding = model.get_layer("source_embedding")
     target_embedding = model.get_layer("target_embedding")
     cfg = {
