@@ -51,6 +51,8 @@ _import_tensorflow_quietly()
 if "tensorflow" in sys.modules:
     logging.getLogger("tensorflow").addFilter(_WithoutRetracingAdvice())
 
+# Every layer `models` defines is registered on `import models`, so any saved model built from these blocks loads.
+from models import attention, audio, template_parts  # noqa: E402,F401
 from models.cells import (  # noqa: E402
     ACTIVATIONS,
     CELL_CHOICES,
@@ -63,9 +65,6 @@ from models.cells import (  # noqa: E402
     state_count,
 )
 from models.stacks import RecurrentStack, RNNSpec  # noqa: E402
-
-# Every layer `models` defines is registered on `import models`, so any saved model built from these blocks loads.
-from models import attention, audio, template_parts  # noqa: E402,F401
 
 __all__ = [
     "ACTIVATIONS",
