@@ -18,7 +18,6 @@ import keras
 import numpy as np
 
 from datasets import speech
-from gallery import training
 from gallery.keywords.config import KeywordsConfig
 from gallery.keywords.data import load_bundle, test_batches
 from gallery.keywords.metrics import predict_batches
@@ -28,8 +27,6 @@ from gallery.keywords.verbs import load_trained
 def test_set(seed: int, per_class: int, batch_size: int = 64):
     """The demo's noisy held-out-voice test pipeline for a seed and size, exactly as training builds it."""
     per_split = {**KeywordsConfig().clips_per_class(), "test": per_class}
-    # The augmentation draws come from a tf.data random op, which takes the global seed a run sets.
-    training.set_seed(seed)
     return test_batches(load_bundle("synthetic", per_split, seed), batch_size, seed)
 
 

@@ -268,7 +268,9 @@ def _tfds_split(builder_name: str, split: str, image_size: int, limit: int | Non
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    dataset = tfds.load(builder_name, split=split, data_dir=data_dir, shuffle_files=False)
+    from datasets import tfds_source
+
+    dataset, _ = tfds_source.load(builder_name, split, data_dir=data_dir, shuffle_files=False)
     if limit:
         dataset = dataset.take(limit)
     images, names, captions = [], [], []

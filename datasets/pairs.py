@@ -217,11 +217,15 @@ def tfds_pairs(name: str, *, reverse: bool = False, max_words: int = 0) -> PairS
     """A tfds translation dataset (its supervised keys give the direction), with its own train/validation/test."""
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name)
+    from datasets import tfds_source
+
+    builder = tfds_source.get_builder(name)
+    tfds_source.download_and_prepare(builder, name)
+    # Without prepared metadata (e.g. under tfds.testing.mock_data) the split list is empty: assume the usual ones.
     available = set(builder.info.splits.keys()) if builder.info.splits else {"train", "validation", "test"}
 
     def load(split: str) -> list[Pair]:
-        dataset = tfds.load(name, split=split, as_supervised=True)
+        dataset = tfds_source.as_dataset(builder, name, split, as_supervised=True)
         pairs = [(a.decode("utf-8"), b.decode("utf-8")) for a, b in tfds.as_numpy(dataset)]
         pairs = [(b, a) for a, b in pairs] if reverse else pairs
         return short_pairs(pairs, max_words) if max_words else pairs

@@ -11,8 +11,9 @@ Sources (`load(source, ...)`):
   Index 5-9 is held out for validation (early stopping), the rest trains.
 - `tfds:speech_commands` and `tfds:spoken_digit` through tensorflow-datasets (downloads on first use).
 
-Every split is a `tf.data.Dataset` of (clip, label) with clips of at most one second at 16 kHz;
-`datasets.speech_augment.pipeline` batches them. Nothing here knows about models.
+Every split holds (clip, label) pairs with clips of at most one second at 16 kHz: in memory as `Clips` (NumPy, any
+Keras backend), or for a `tfds:` source as a `tf.data.Dataset` read into memory when first batched;
+`datasets.speech_augment.ClipBatches` batches them. Nothing here knows about models.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from datasets.audio_files import CLIP_SAMPLES, DataSourceError, as_float_mono, load_audio, loudest_window, resample
 
@@ -60,22 +60,30 @@ class Clips:
     def clip(self, index: int) -> np.ndarray:
         return self.samples[self.offsets[index] : self.offsets[index + 1]]
 
-    def dataset(self) -> tf.data.Dataset:
-        ragged = tf.RaggedTensor.from_row_splits(self.samples, self.offsets)
-        return tf.data.Dataset.from_tensor_slices((ragged, self.labels))
-
 
 @dataclass
 class Split:
-    """One split: an unbatched dataset of (clip at most 1 s long, label), its size, and the clips when in memory."""
+    """One split: its clips in memory, or an unbatched `tf.data.Dataset` of (clip at most 1 s long, label) from a
+    `tfds:` source; and its size when known."""
 
-    dataset: tf.data.Dataset
+    dataset: object | None
     size: int | None
     clips: Clips | None = None
 
     @classmethod
     def of(cls, clips: Clips) -> Split:
-        return cls(clips.dataset(), len(clips), clips)
+        return cls(None, len(clips), clips)
+
+    def in_memory(self) -> Clips:
+        """The split's clips, read once from its dataset when they are not in memory yet (a `tfds:` source)."""
+        if self.clips is None:
+            clips, labels = [], []
+            for clip, label in self.dataset.as_numpy_iterator():
+                clips.append(np.asarray(clip, np.float32)[:CLIP_SAMPLES])
+                labels.append(int(label))
+            self.clips = Clips.from_list(clips, labels, [f"{index}" for index in range(len(clips))])
+            self.size = len(self.clips)
+        return self.clips
 
 
 @dataclass
@@ -199,19 +207,18 @@ TFDS_SOURCES = ("speech_commands", "spoken_digit")
 
 
 def _tfds_load(name: str, split):
-    import tensorflow_datasets as tfds
+    # Aliased: this module's own `tfds_source` is the function that builds a bundle.
+    from datasets import tfds_source as tfds_loading
 
     try:
-        return tfds.load(name, split=split, with_info=True)
-    except Exception as error:  # tfds raises many kinds (download, missing files, unknown config)
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataSourceError(
-            f"tfds:{name} could not be loaded ({first_line}); it downloads on first use, so check the network "
-            "or run tfds build once"
-        ) from None
+        return tfds_loading.load(name, split)
+    except tfds_loading.TfdsSourceError as error:
+        raise DataSourceError(str(error)) from None
 
 
 def tfds_source(name: str) -> SpeechBundle:
+    import tensorflow as tf
+
     if name == "speech_commands":
         (train, validation, test), info = _tfds_load(name, ["train", "validation", "test"])
         labels = list(info.features["label"].names)

@@ -1,7 +1,8 @@
 """Keyword clips as training batches: each clip placed in a one-second window, with random gain and background noise.
 
-The draws are stateless (`tf.random.stateless_*` from one seed pair per clip), so a seed gives the same clips, and
-an evaluation set's draws can be recomputed to break its accuracy down by signal-to-noise ratio.
+Every draw of a clip is a pure function of (seed, epoch, clip index) (`clip_draws`), made with NumPy: a seed gives
+the same batches on any Keras backend, a resumed run sees the batches an uninterrupted one would have seen, and an
+evaluation set's draws can be recomputed to break its accuracy down by signal-to-noise ratio.
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
-from datasets.audio_files import CLIP_SAMPLES, SAMPLE_RATE
-from datasets.speech import Split
+from datasets.audio_files import CLIP_SAMPLES, SAMPLE_RATE, centre
+from datasets.batches import ArrayBatches
+from datasets.speech import Clips
+
+# The tag of the clips' random stream, apart from datasets.batches' order and batch-draw streams of the same seed.
+CLIP_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -54,111 +58,104 @@ def noise_bank(count: int = 48, seed: int = 0) -> np.ndarray:
     return np.stack(noises).astype(np.float32)
 
 
-def _uniform(seed, low, high, dtype="float32"):
-    return tf.random.stateless_uniform([], seed, minval=low, maxval=high, dtype=dtype)
+@dataclass(frozen=True)
+class ClipDraws:
+    """The random choices for one clip, as uniform numbers in [0, 1): shift, gain, noise, roll, SNR, silence level,
+    and whether a spoken clip gets noise at all."""
+
+    shift: float
+    gain: float
+    noise: float
+    roll: float
+    snr: float
+    silence_level: float
+    noisy: float
 
 
-def augment_clip(clip, seed, noises, augmentation: Augmentation):
-    """A clip of at most one second placed in a 1 s window with gain and noise; stateless, so seed -> same clip."""
-    seeds = _clip_seeds(seed)
-    length = tf.shape(clip)[0]
+def clip_draws(seed: int, epoch: int, index: int) -> ClipDraws:
+    """The draws of clip `index` in `epoch` of a pipeline seeded with `seed`: the same numbers every time."""
+    return ClipDraws(*np.random.default_rng([seed, CLIP_STREAM, epoch, index]).random(7))
+
+
+def _between(share: float, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    return low + share * (high - low)
+
+
+def clip_snr_db(draws: ClipDraws, augmentation: Augmentation) -> float:
+    """The SNR `augment_clip` gives a spoken clip with these draws; +inf when it adds no noise."""
+    if draws.noisy >= augmentation.noise_probability:
+        return float("inf")
+    return _between(draws.snr, augmentation.snr_db)
+
+
+def augment_clip(clip: np.ndarray, draws: ClipDraws, noises: np.ndarray, augmentation: Augmentation) -> np.ndarray:
+    """A clip of at most one second placed in a 1 s window with gain and noise, as `draws` decide."""
+    clip = np.asarray(clip, np.float32)[:CLIP_SAMPLES]
+    length = clip.size
     room = CLIP_SAMPLES - length
-    offset = _uniform(seeds[0], 0, room + 1, "int32") if augmentation.shift else room // 2
-    placed = tf.pad(clip, [[offset, room - offset]])
-    placed = placed * 10.0 ** (_uniform(seeds[1], *augmentation.gain_db) / 20.0)
-    speech_rms = tf.sqrt(tf.reduce_sum(placed**2) / tf.cast(tf.maximum(length, 1), "float32"))
-    noise = tf.roll(
-        tf.gather(noises, _uniform(seeds[2], 0, len(noises), "int32")), _uniform(seeds[3], 0, CLIP_SAMPLES, "int32"), 0
-    )
-    snr_db, noisy = _noise_draws(seeds, augmentation)
-    snr_level = speech_rms * 10.0 ** (-snr_db / 20.0)
-    silence_level = 10.0 ** (_uniform(seeds[5], *augmentation.silence_level_db) / 20.0)
+    offset = int(draws.shift * (room + 1)) if augmentation.shift else room // 2
+    mixed = np.zeros(CLIP_SAMPLES, np.float32)
+    word = mixed[offset : offset + length]
+    np.multiply(clip, np.float32(10.0 ** (_between(draws.gain, augmentation.gain_db) / 20.0)), out=word)
+    speech_rms = float(np.sqrt(np.dot(word, word) / max(length, 1)))
     # A clip with no speech is the _silence_ class: it always gets noise, at an absolute level.
-    is_silent = tf.logical_or(length == 0, speech_rms < 1e-6)
-    level = tf.where(is_silent, silence_level, snr_level)
-    use_noise = tf.logical_or(is_silent, noisy)
-    mixed = placed + tf.where(use_noise, level, 0.0) * noise
-    return tf.clip_by_value(tf.reshape(mixed, [CLIP_SAMPLES]), -1.0, 1.0)
+    if length == 0 or speech_rms < 1e-6:
+        level = 10.0 ** (_between(draws.silence_level, augmentation.silence_level_db) / 20.0)
+    else:
+        snr_db = clip_snr_db(draws, augmentation)
+        level = 0.0 if np.isinf(snr_db) else speech_rms * 10.0 ** (-snr_db / 20.0)
+    if level:
+        # The noise rolled by `roll` samples, added in two slices rather than through a rolled copy.
+        noise = noises[int(draws.noise * len(noises))]
+        roll = int(draws.roll * CLIP_SAMPLES)
+        mixed[roll:] += np.float32(level) * noise[: CLIP_SAMPLES - roll]
+        mixed[:roll] += np.float32(level) * noise[CLIP_SAMPLES - roll :]
+    return np.clip(mixed, -1.0, 1.0, out=mixed)
 
 
-def _clip_seeds(seed):
-    """The seven stateless seeds of one clip's draws (shift, gain, noise, roll, SNR, silence level, noise or not)."""
-    return tf.random.experimental.stateless_split(seed, 7)
-
-
-def _noise_draws(seeds, augmentation: Augmentation):
-    """The SNR in dB and whether a spoken clip gets noise at all: the draws `augment_clip` and `clip_snr_db` share."""
-    return _uniform(seeds[4], *augmentation.snr_db), _uniform(seeds[6], 0.0, 1.0) < augmentation.noise_probability
-
-
-def clip_snr_db(seed, augmentation: Augmentation):
-    """The SNR `augment_clip` gives a spoken clip with this seed; +inf when it adds no noise."""
-    snr_db, noisy = _noise_draws(_clip_seeds(seed), augmentation)
-    return tf.where(noisy, snr_db, float("inf"))
-
-
-def _augmentation_seeds(seed: int, training: bool) -> tf.data.Dataset:
-    """One stateless seed pair per clip, in clip order; a fresh draw every epoch only when training."""
-    return tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=training).batch(2)
-
-
-def _stateless_seed(pair):
-    return tf.cast(pair % (2**31), "int32")
-
-
-def evaluation_snr_db(split: Split, augmentation: Augmentation, seed: int) -> np.ndarray:
-    """Per clip of an evaluation `pipeline(split, augmentation=..., seed=seed)`: the SNR its speech got, in clip order.
+def evaluation_snr_db(clips: Clips, augmentation: Augmentation, seed: int) -> np.ndarray:
+    """Per clip of evaluation batches `ClipBatches(clips, ..., augmentation=..., seed=seed)`: the SNR its speech got.
 
     +inf for a clip left clean. Silence clips get an absolute noise level, not an SNR: they read +inf too, so a
     breakdown by SNR should leave out the silence label.
     """
-    if not split.size:
-        return np.zeros(0)
-    pairs = _augmentation_seeds(seed, training=False).take(split.size)
-    draws = pairs.map(lambda pair: clip_snr_db(_stateless_seed(pair), augmentation)).batch(4096)
-    return np.concatenate([np.asarray(batch, np.float64) for batch in draws])
+    return np.array([clip_snr_db(clip_draws(seed, 0, index), augmentation) for index in range(len(clips))])
 
 
-def centre_clip(clip):
-    """A clip of at most one second centred in a 1 s window (evaluation of real recordings)."""
-    clip = clip[:CLIP_SAMPLES]
-    room = CLIP_SAMPLES - tf.shape(clip)[0]
-    return tf.reshape(tf.pad(clip, [[room // 2, room - room // 2]]), [CLIP_SAMPLES])
+class ClipBatches(ArrayBatches):
+    """Batches of (one-second waveforms, labels) of in-memory clips, on any Keras backend.
 
+    With an augmentation every clip gets its `clip_draws(seed, epoch, clip index)`, and the order is ArrayBatches':
+    training batches (`shuffle`) hear new draws in a new order every epoch, the same ones in a resumed run
+    (`set_epoch`); evaluation batches (no shuffle) keep epoch 0's on every pass, so their figures compare. With no
+    augmentation each clip is centred in its window.
+    """
 
-def pipeline(
-    split: Split,
-    batch_size: int,
-    *,
-    augmentation: Augmentation | None = None,
-    seed: int = 0,
-    training: bool = False,
-    noises: np.ndarray | None = None,
-) -> tf.data.Dataset:
-    """Batches of (one-second waveforms, labels). Training reshuffles and draws new augmentations every epoch;
-    otherwise the augmentation (if any) is the same on every pass, so validation numbers are comparable."""
-    dataset = split.dataset
-    if training and split.size:
-        dataset = dataset.shuffle(min(split.size, 20000), seed=seed, reshuffle_each_iteration=True)
-    if augmentation is not None:
-        noises = tf.constant(noise_bank(seed=seed) if noises is None else noises)
-        seeds = _augmentation_seeds(seed, training)
-
-        @tf.autograph.experimental.do_not_convert
-        def augmented(item, pair):
-            return augment_clip(tf.cast(item[0], "float32"), _stateless_seed(pair), noises, augmentation), item[1]
-
-        dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            augmented, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    def __init__(
+        self,
+        clips: Clips,
+        batch_size: int,
+        *,
+        augmentation: Augmentation | None = None,
+        seed: int = 0,
+        shuffle: bool = False,
+        noises: np.ndarray | None = None,
+    ):
+        super().__init__(
+            np.arange(len(clips)), np.asarray(clips.labels), batch_size=batch_size, shuffle=shuffle, seed=seed
         )
-    else:
+        self.clips, self.augmentation = clips, augmentation
+        self.noises = None if augmentation is None else (noise_bank(seed=seed) if noises is None else noises)
 
-        @tf.autograph.experimental.do_not_convert
-        def centred(clip, label):
-            return centre_clip(tf.cast(clip, "float32")), label
+    def waveform(self, index: int) -> np.ndarray:
+        """Clip `index` as the current epoch's batches hold it."""
+        clip = self.clips.clip(index)
+        if self.augmentation is None:
+            return centre(clip)
+        draws = clip_draws(self.seed, self.epoch, index)
+        return augment_clip(clip, draws, self.noises, self.augmentation)
 
-        dataset = dataset.map(centred)
-    dataset = dataset.batch(batch_size)
-    if not training and augmentation is not None and split.size and split.size <= 20000:
-        dataset = dataset.cache()
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    def __getitem__(self, index: int):
+        rows, labels = super().__getitem__(index)
+        return np.stack([self.waveform(int(row)) for row in rows]), labels

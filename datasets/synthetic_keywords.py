@@ -87,26 +87,25 @@ def synthetic(per_class: dict[str, int], seed: int = 0, cache: Path | None = Non
     }
     key = hashlib.sha256(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()[:16]
     path = (cache or cache_root()) / "keywords" / f"synthetic-{key}.npz"
-    splits: dict[str, Clips] = {}
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as stored:
-            for split in SPLITS:
-                splits[split] = Clips(
-                    stored[f"{split}_samples"].astype(np.float32) / 32767.0,
-                    stored[f"{split}_offsets"],
-                    stored[f"{split}_labels"],
-                    [str(name) for name in stored[f"{split}_names"]],
-                )
-    else:
+    if not path.is_file():
         arrays = {}
         for split in SPLITS:
-            splits[split] = generate_split(split, per_class[split], seed)
-            clips = splits[split]
+            clips = generate_split(split, per_class[split], seed)
             arrays[f"{split}_samples"] = (np.clip(clips.samples, -1, 1) * 32767).astype(np.int16)
             arrays[f"{split}_offsets"] = clips.offsets
             arrays[f"{split}_labels"] = clips.labels
             arrays[f"{split}_names"] = np.array(clips.names, dtype=str)
         _atomic_save_npz(path, **arrays)
+    # Always the stored 16-bit clips, also right after synthesis: a run gives the same result with or without a cache.
+    splits: dict[str, Clips] = {}
+    with np.load(path, allow_pickle=False) as stored:
+        for split in SPLITS:
+            splits[split] = Clips(
+                stored[f"{split}_samples"].astype(np.float32) / 32767.0,
+                stored[f"{split}_offsets"],
+                stored[f"{split}_labels"],
+                [str(name) for name in stored[f"{split}_names"]],
+            )
     return SpeechBundle(
         labels=list(SYNTHETIC_LABELS),
         train=Split.of(splits["train"]),

@@ -97,27 +97,23 @@ def _tfds_corpus(name: str) -> Corpus:
         raise TextDataError("--data tfds: needs a dataset name, e.g. tfds:tiny_shakespeare")
     import tensorflow_datasets as tfds
 
+    from datasets import tfds_source
+
     try:
-        builder = tfds.builder(name)
-    except Exception as error:  # tfds raises its own DatasetNotFoundError and friends
-        raise TextDataError(f"tfds has no dataset {name!r} ({type(error).__name__}); check the name") from None
-    if "text" not in builder.info.features:
-        raise TextDataError(f"tfds:{name} has no 'text' feature; a language model needs a plain text set")
-    try:
-        builder.download_and_prepare()
-    except Exception as error:  # no network, disk full, ...: say which and how to prepare the data by hand
-        raise TextDataError(
-            f"could not prepare tfds:{name} ({type(error).__name__}: {error}); "
-            "run `tfds build` once where there is network, or give a text file"
-        ) from None
-    # Without prepared metadata (e.g. under tfds.testing.mock_data) the split list is empty: try the usual ones.
-    known = set(builder.info.splits) or {"train", "validation", "test"}
-    split_names = [split for split in ("train", "validation", "test") if split in known]
-    split_names += sorted(known - set(split_names))
-    pieces = []
-    for split in split_names:
-        for example in tfds.as_numpy(builder.as_dataset(split=split)):
-            pieces.append(example["text"].decode("utf-8"))
+        builder = tfds_source.get_builder(name)
+        if "text" not in builder.info.features:
+            raise TextDataError(f"tfds:{name} has no 'text' feature; a language model needs a plain text set")
+        tfds_source.download_and_prepare(builder, name)
+        # Without prepared metadata (e.g. under tfds.testing.mock_data) the split list is empty: try the usual ones.
+        known = set(builder.info.splits) or {"train", "validation", "test"}
+        split_names = [split for split in ("train", "validation", "test") if split in known]
+        split_names += sorted(known - set(split_names))
+        pieces = []
+        for split in split_names:
+            for example in tfds.as_numpy(tfds_source.as_dataset(builder, name, split)):
+                pieces.append(example["text"].decode("utf-8"))
+    except tfds_source.TfdsSourceError as error:
+        raise TextDataError(str(error)) from None
     text = "".join(pieces)
     if not text.strip():
         raise TextDataError(f"tfds:{name} holds no text")

@@ -8,6 +8,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Before Keras loads: a backend the applications cannot run on is one line and exit status 2, not a traceback.
+from gallery.backends import exit_unless_supported  # noqa: E402
+
+exit_unless_supported()
+
 # Every application imports TensorFlow; `models` imports it first with its C++ start-up chatter kept off stderr,
 # so a command's stderr holds only what the command says (one line for a user error).
 import models  # noqa: E402,F401

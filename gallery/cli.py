@@ -25,6 +25,7 @@ class RunResult:
 
     metrics: dict[str, Any]
     run_dir: Path
+    trained: bool = True  # False: the folder already held this configuration's finished run, which was kept
 
 
 @dataclass
@@ -42,7 +43,7 @@ class App:
     """An application as the command line and the gallery see it.
 
     `train_and_evaluate(config, run_dir)` trains into the run folder and returns the metrics it wrote (through
-    `gallery.training.write_finished_run`); `run(config)` seeds, picks the run folder and calls it.
+    `gallery.training.write_finished_run`); `run(config)` picks and checks the run folder, seeds and calls it.
     """
 
     name: str
@@ -58,13 +59,27 @@ class App:
         return self.command or f"python -m gallery.{self.name}"
 
     def run(self, config: RunConfig) -> RunResult:
-        """Train and evaluate one configuration into its run folder (`--out`, or the default under runs/)."""
+        """Train and evaluate one configuration into its run folder (`--out`, or the default under runs/).
+
+        A finished run of the same configuration is kept and its metrics returned, an unfinished one resumes, and a
+        folder holding anything else is refused with a UsageError before anything is written (`gallery.runs`).
+        """
         from gallery import runs, training
 
+        folder = runs.open_run_directory(config)
+        if folder.finished:
+            print(
+                f"{folder.path} holds a finished run of this configuration; kept it (--overwrite trains it again)",
+                flush=True,
+            )
+            return RunResult(runs.read_finished_metrics(folder.path), folder.path, trained=False)
         training.set_seed(config.seed)
-        run_dir = runs.run_directory(config)
-        metrics = self.train_and_evaluate(config, run_dir)
-        return RunResult(metrics, run_dir)
+        try:
+            metrics = self.train_and_evaluate(config, folder.path)
+        except BaseException:
+            folder.release_if_untouched()  # a run that stopped before training wrote anything leaves nothing behind
+            raise
+        return RunResult(metrics, folder.path)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -125,6 +140,7 @@ def training_parser(app: App) -> OneLineParser:
 def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
     """Parse argv, train or run a verb, and turn user errors into one line and status 2."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    config = None
     try:
         verbs = {verb.name: verb for verb in app.verbs}
         if argv and argv[0] in verbs:
@@ -142,6 +158,17 @@ def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
         return 0
     except UsageError as error:
         print(f"{app.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # A full disk, a folder without write permission or a file in the way: the user's to fix, in one line.
+        from gallery.runs import write_failure
+
+        message = write_failure(config.out if config is not None and config.out else "its output", error)
+        if message is None:
+            raise
+        if config is not None:
+            message += "; once fixed, run the same command again to finish the run"
+        print(f"{app.prog}: error: {message}", file=sys.stderr)
         return 2
     except SystemExit as exit_request:  # argparse: --help (0) or a bad argument (2), already printed
         return exit_request.code if isinstance(exit_request.code, int) else 2

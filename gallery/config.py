@@ -48,6 +48,9 @@ class RunConfig:
     # Apps whose network predicts each step from the steps before it say here why reading backwards is refused.
     UNIDIRECTIONAL_REASON: ClassVar[str] = ""
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {}, "demo": {}, "full": {}}
+    # Fields that say where and how a run is carried out, not what it learns: configs that differ only in these are
+    # the same run, so the same command finds it, resumes it or reports it finished. An app adds its own such fields.
+    NOT_COMPARED: ClassVar[tuple[str, ...]] = ("out", "overwrite", "strategy", "tensorboard")
 
     preset: str = option(
         "demo", "smoke: seconds, for tests; demo: a few minutes on a CPU; full: best result", choices=PRESET_NAMES
@@ -72,7 +75,14 @@ class RunConfig:
     budget_seconds: float = option(0.0, "stop training after this many seconds (0 = no limit)", minimum=0.0)
     seed: int = option(0, "random seed: the same data, initial weights and batch order every time", minimum=0)
     data: str = option("default", "data source")
-    out: str = option("", "run folder (default: runs/<app>/<cell>-<layers>x<units>-<preset>)")
+    out: str = option(
+        "",
+        "run folder: new, empty, or this configuration's run (default: runs/<app>/<architecture>-<preset>, "
+        "with -2, -3, ... when that folder holds a run of another configuration)",
+    )
+    overwrite: bool = option(
+        False, "train again even if the run folder holds a finished run, or a run of another configuration"
+    )
     strategy: str = option(
         "default", "default: one device; mirrored: all visible GPUs (MirroredStrategy)", choices=STRATEGIES
     )
@@ -99,7 +109,14 @@ class RunConfig:
         return cls(**{key: value for key, value in values.items() if key in known})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"app": self.APP, **dataclasses.asdict(self)}
+        """What config.json holds: the app and every field but `overwrite`, an instruction to this one command."""
+        values = dataclasses.asdict(self)
+        values.pop("overwrite")
+        return {"app": self.APP, **values}
+
+    def compared_fields(self) -> list[str]:
+        """The fields that make two runs the same run: all but NOT_COMPARED."""
+        return [spec.name for spec in dataclasses.fields(self) if spec.name not in self.NOT_COMPARED]
 
     def validate(self) -> None:
         """Raise UsageError naming the first bad value and what is accepted instead."""

@@ -1,9 +1,11 @@
 """Audio front ends as Keras layers: raw waveform -> STFT -> log-mel spectrogram -> optional MFCCs -> normalisation.
 
 The features are computed inside the model, so a saved `.keras` file takes a raw waveform and gives the same
-features at training and at inference time (no separate preprocessing script to keep in step). The maths is
-TensorFlow's own `tf.signal` (periodic Hann window, HTK mel scale, DCT-II MFCCs), as in the TensorFlow audio
-tutorials and Warden (2018). `audio_frontend` stacks the feature layer, a `keras.layers.Normalization` whose
+features at training and at inference time (no separate preprocessing script to keep in step). The maths is that
+of `tf.signal` (periodic Hann window, HTK mel scale, DCT-II MFCCs), as in the TensorFlow audio tutorials and Warden
+(2018), written with `keras.ops` (its `stft`) and two constant matrices built in NumPy, so the same layer runs on
+TensorFlow and on JAX; the tests hold it to `tf.signal` itself and to a NumPy/SciPy reference.
+`audio_frontend` stacks the feature layer, a `keras.layers.Normalization` whose
 per-channel mean and variance are adapted on training clips, and optionally `ConvFrames`, two convolutions over the
 (frame, mel bin) image that halve the frames.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="rnn_gallery")
@@ -54,10 +55,12 @@ class LogMelSpectrogram(keras.layers.Layer):
         self.upper_hz = float(upper_hz)
         self.mfccs = int(mfccs)
         self.log_offset = float(log_offset)
-        # A constant, not a weight: it follows from the config, so it need not be saved or trained.
-        self.mel_matrix = tf.signal.linear_to_mel_weight_matrix(
+        # Constants, not weights: they follow from the config, so they need not be saved or trained.
+        self.mel_matrix = mel_filterbank_reference(
             self.mel_bins, self.fft_length // 2 + 1, self.sample_rate, self.lower_hz, self.upper_hz
-        )
+        ).astype(np.float32)
+        self.dct_matrix = dct_matrix(self.mel_bins, self.mfccs).astype(np.float32) if self.mfccs else None
+        self.window = np.hanning(self.frame_length + 1)[:-1].astype(np.float32)  # periodic, as tf.signal's
 
     @property
     def channels(self) -> int:
@@ -67,20 +70,24 @@ class LogMelSpectrogram(keras.layers.Layer):
         return 1 + (samples - self.frame_length) // self.frame_step
 
     def call(self, waveform):
-        waveform = tf.cast(waveform, "float32")
-        spectrum = tf.abs(
-            tf.signal.stft(
-                waveform,
-                frame_length=self.frame_length,
-                frame_step=self.frame_step,
-                fft_length=self.fft_length,
-                window_fn=tf.signal.hann_window,
-            )
+        waveform = keras.ops.cast(waveform, "float32")
+        # keras.ops.stft centres a short window in an FFT-long frame; padding the clip by as much on each side
+        # gives tf.signal.stft's frames: frame_length samples from every frame_step, zero-filled up to the FFT.
+        before = (self.fft_length - self.frame_length) // 2
+        after = self.fft_length - self.frame_length - before
+        padding = [[0, 0]] * (len(waveform.shape) - 1) + [[before, after]]
+        real, imaginary = keras.ops.stft(
+            keras.ops.pad(waveform, padding),
+            sequence_length=self.frame_length,
+            sequence_stride=self.frame_step,
+            fft_length=self.fft_length,
+            window=self.window,
+            center=False,
         )
-        mel = tf.tensordot(spectrum, self.mel_matrix, 1)
-        log_mel = tf.math.log(mel + self.log_offset)
+        spectrum = keras.ops.sqrt(keras.ops.square(real) + keras.ops.square(imaginary))
+        log_mel = keras.ops.log(keras.ops.matmul(spectrum, self.mel_matrix) + self.log_offset)
         if self.mfccs:
-            return tf.signal.mfccs_from_log_mel_spectrograms(log_mel)[..., : self.mfccs]
+            return keras.ops.matmul(log_mel, self.dct_matrix)
         return log_mel
 
     def compute_output_shape(self, input_shape):
@@ -187,7 +194,8 @@ def audio_frontend(
 def mel_filterbank_reference(
     mel_bins: int, spectrum_bins: int, sample_rate: int, lower_hz: float, upper_hz: float
 ) -> np.ndarray:
-    """The HTK triangular mel filters of `tf.signal.linear_to_mel_weight_matrix`, written out in NumPy (tests)."""
+    """The HTK triangular mel filters of `tf.signal.linear_to_mel_weight_matrix`, written out in NumPy:
+    (spectrum bins, mel bins)."""
 
     frequencies = np.linspace(0.0, sample_rate / 2, spectrum_bins)[1:]
     spectrum_mel = hz_to_mel(frequencies)[:, None]
@@ -198,3 +206,11 @@ def mel_filterbank_reference(
     weights = np.maximum(0.0, np.minimum(rising, falling))
     # The DC bin carries no weight.
     return np.vstack([np.zeros((1, mel_bins)), weights])
+
+
+def dct_matrix(mel_bins: int, mfccs: int) -> np.ndarray:
+    """(mel bins, mfccs): log-mel frames times it give `tf.signal.mfccs_from_log_mel_spectrograms`' first `mfccs`
+    coefficients, the unnormalised DCT-II scaled by 1 / sqrt(2 * mel bins)."""
+    n = np.arange(mel_bins)[:, None]
+    k = np.arange(mfccs)[None, :]
+    return 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * mel_bins)) / np.sqrt(2.0 * mel_bins)

@@ -1,6 +1,7 @@
-"""The language model, music, translation and captioning on Keras's JAX backend, with TensorFlow unimportable.
+"""Every application on Keras's JAX backend, with TensorFlow unimportable: each trains its smoke preset and uses it.
 
-This is what runs on a GPU machine that has JAX but no TensorFlow. Skipped where JAX is not installed.
+This is what runs on a GPU machine that has JAX but no TensorFlow. Skipped where JAX is not installed. (hello, the
+seventh, is the smallest: `KERAS_BACKEND=jax python -m gallery.hello --preset smoke`.)
 """
 
 import importlib.util
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-# Slow (a minute and a half: every JAX compile happens afresh on a CPU), so out of the default suite; `.ci/run` runs
+# Slow (a few minutes: every JAX compile happens afresh on a CPU), so out of the default suite; `.ci/run` runs
 # this module as a step of its own.
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed"),
@@ -43,8 +44,8 @@ else:
 """
 
 
-def run_on_jax(module_or_script: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+def run_on_jax(module_or_script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", **(env or {})}
     return subprocess.run(
         [sys.executable, "-c", WITHOUT_TENSORFLOW, module_or_script, *args],
         cwd=ROOT,
@@ -128,3 +129,45 @@ def test_translation_and_captioning_train_and_decode_on_jax_without_tensorflow(t
         metrics = json.loads((tmp_path / run_dir / "metrics.json").read_text())
         assert np.isfinite(metrics["primary"]["value"])
     assert "red.png" in completed.stdout
+
+
+def test_keywords_and_question_answering_train_and_answer_on_jax_without_tensorflow(tmp_path):
+    """One process for both apps; it also writes the keyword front end's features of a tone and of noise, which
+    must be TensorFlow's own (this process runs on TensorFlow)."""
+    script = tmp_path / "both.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from gallery.cli import run_cli\n"
+        "from gallery.apps import load\n"
+        "from gallery.keywords.config import KeywordsConfig\n"
+        "from gallery.keywords.model import feature_layer\n"
+        "from datasets.pcm import wav_bytes\n"
+        "KEYWORDS, QA = load('keywords'), load('qa')\n"
+        f"out = {str(tmp_path)!r}\n"
+        "assert run_cli(KEYWORDS, ['--preset', 'smoke', '--out', out + '/kw']) == 0\n"
+        "waveforms = np.load(out + '/waveforms.npy')\n"
+        "np.save(out + '/features.npy', np.asarray(feature_layer(KeywordsConfig.from_preset('demo'))(waveforms)))\n"
+        "open(out + '/tone.wav', 'wb').write(wav_bytes(waveforms[0, :8000]))\n"
+        "assert run_cli(KEYWORDS, ['predict', out + '/tone.wav', '--run', out + '/kw']) == 0\n"
+        "assert run_cli(QA, ['--preset', 'smoke', '--out', out + '/qa']) == 0\n"
+        "story = 'Mary moved to the bathroom. John went to the hallway.'\n"
+        "assert run_cli(QA, ['ask', '--run', out + '/qa', '--story', story, '--question', 'Where is Mary?']) == 0\n"
+    )
+    rng = np.random.default_rng(0)
+    tone = 0.5 * np.sin(2 * np.pi * 440.0 * np.arange(16000) / 16000)
+    waveforms = np.stack([tone, 0.1 * rng.standard_normal(16000)]).astype(np.float32)
+    np.save(tmp_path / "waveforms.npy", waveforms)
+    completed = run_on_jax(str(script), env={"GALLERY_CACHE": str(tmp_path / "cache")})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    for run_dir in ("kw", "qa"):
+        metrics = json.loads((tmp_path / run_dir / "metrics.json").read_text())
+        assert 0 <= metrics["primary"]["value"] <= 1
+    assert "tone.wav (0.50 s, padded to 1 s)" in completed.stdout
+    assert "answer: " in completed.stdout and "Mary moved to the bathroom." in completed.stdout
+
+    from gallery.keywords.config import KeywordsConfig
+    from gallery.keywords.model import feature_layer
+
+    # JAX's FFT and TensorFlow's round differently in float32; the quiet bins near the floor differ most.
+    expected = np.asarray(feature_layer(KeywordsConfig.from_preset("demo"))(waveforms))
+    np.testing.assert_allclose(np.load(tmp_path / "features.npy"), expected, rtol=0, atol=5e-4)

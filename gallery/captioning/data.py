@@ -77,7 +77,8 @@ def load_data(config: CaptioningConfig) -> tuple[dict[str, Split], caption_data.
 
 class CaptionBatches(ArrayBatches):
     """Batches of ((image, caption inputs), caption targets): one reference per image, drawn afresh every time the
-    image is drawn when shuffling, the first reference otherwise."""
+    image is drawn when shuffling (from the batch's own draws, so a resumed run draws the same), the first
+    reference otherwise."""
 
     def __init__(self, split: Split, vocabulary, config: CaptioningConfig, shuffle: bool):
         most = max(len(group) for group in split.references)
@@ -95,7 +96,7 @@ class CaptionBatches(ArrayBatches):
     def __getitem__(self, index: int):
         rows = self.rows(index)
         images, inputs, targets = (array[rows] for array in self.arrays)
-        choice = self.rng.integers(0, self.counts[rows]) if self.shuffle else np.zeros(len(rows), np.int64)
+        choice = self.draws(index).integers(0, self.counts[rows]) if self.shuffle else np.zeros(len(rows), np.int64)
         picked = np.arange(len(rows))
         return (images.astype(np.float32), inputs[picked, choice]), targets[picked, choice]
 

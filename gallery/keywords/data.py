@@ -5,17 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import tensorflow as tf
 
 from datasets import speech
 from datasets.audio_files import DataSourceError
-from datasets.speech_augment import REAL_AUGMENTATION, SYNTHETIC_AUGMENTATION, Augmentation, noise_bank, pipeline
+from datasets.speech_augment import REAL_AUGMENTATION, SYNTHETIC_AUGMENTATION, Augmentation, ClipBatches
+from gallery.backends import installed
 from gallery.errors import UsageError
 from gallery.keywords.config import KeywordsConfig
 
 
 def load_bundle(source: str, per_class: dict[str, int] | None = None, seed: int = 0) -> speech.SpeechBundle:
     """A source named as on the command line; one it cannot read is a user error."""
+    if source.startswith("tfds:") and not (installed("tensorflow") and installed("tensorflow_datasets")):
+        raise UsageError(
+            f"--data {source} is read through tensorflow-datasets, which is not installed here; "
+            "install it with TensorFlow (pip install -e .) or use a folder of WAVs or fsdd:DIR"
+        )
     try:
         return speech.load(source, per_class=per_class, seed=seed)
     except DataSourceError as error:
@@ -32,9 +37,11 @@ def test_seed(seed: int) -> int:
     return seed + 2
 
 
-def test_batches(bundle: speech.SpeechBundle, batch_size: int, seed: int) -> tf.data.Dataset:
+def test_batches(bundle: speech.SpeechBundle, batch_size: int, seed: int) -> ClipBatches:
     """The test split as `train_and_evaluate` scores it: for synthetic clips, the noise draw of `seed`."""
-    return pipeline(bundle.test, batch_size, augmentation=evaluation_augmentation(bundle), seed=test_seed(seed))
+    return ClipBatches(
+        bundle.test.in_memory(), batch_size, augmentation=evaluation_augmentation(bundle), seed=test_seed(seed)
+    )
 
 
 @dataclass
@@ -42,13 +49,15 @@ class KeywordBatches:
     """A source's three splits as batches of (one-second waveforms, labels)."""
 
     bundle: speech.SpeechBundle
-    train: tf.data.Dataset
-    validation: tf.data.Dataset
-    test: tf.data.Dataset
+    train: ClipBatches
+    validation: ClipBatches
+    test: ClipBatches
 
-    def normalisation_clips(self, batch_size: int, count: int = 512) -> np.ndarray:
-        """About `count` augmented training clips, on which the model's feature normalisation is adapted."""
-        return np.concatenate([np.asarray(x) for x, _ in self.train.take(max(1, count // batch_size))])
+    def normalisation_clips(self, count: int = 512) -> np.ndarray:
+        """About `count` augmented training clips (the first batches of the first epoch), on which the model's
+        feature normalisation is adapted."""
+        batches = range(min(len(self.train), max(1, count // self.train.batch_size)))
+        return np.concatenate([self.train[index][0] for index in batches])
 
 
 def keyword_batches(config: KeywordsConfig) -> KeywordBatches:
@@ -57,15 +66,13 @@ def keyword_batches(config: KeywordsConfig) -> KeywordBatches:
     augmentation = None
     if config.augment:
         augmentation = SYNTHETIC_AUGMENTATION if bundle.synthetic else REAL_AUGMENTATION
-    train = pipeline(
-        bundle.train,
-        config.batch_size,
-        augmentation=augmentation,
-        seed=config.seed,
-        training=True,
-        noises=noise_bank(seed=config.seed),
+    train = ClipBatches(
+        bundle.train.in_memory(), config.batch_size, augmentation=augmentation, seed=config.seed, shuffle=True
     )
-    validation = pipeline(
-        bundle.validation, config.batch_size, augmentation=evaluation_augmentation(bundle), seed=config.seed + 1
+    validation = ClipBatches(
+        bundle.validation.in_memory(),
+        config.batch_size,
+        augmentation=evaluation_augmentation(bundle),
+        seed=config.seed + 1,
     )
     return KeywordBatches(bundle, train, validation, test_batches(bundle, config.batch_size, config.seed))

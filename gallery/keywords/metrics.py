@@ -9,10 +9,11 @@ from datasets.speech import KEYWORDS
 from datasets.speech_augment import Augmentation
 
 
-def predict_batches(model: keras.Model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, labels) over a batched dataset of (waveforms, labels)."""
+def predict_batches(model: keras.Model, batches) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, labels) over batches of (waveforms, labels), in order."""
     probabilities, labels = [], []
-    for waveforms, batch_labels in dataset:
+    for index in range(len(batches)):
+        waveforms, batch_labels = batches[index]
         probabilities.append(np.asarray(keras.ops.softmax(model(waveforms, training=False))))
         labels.append(np.asarray(batch_labels))
     if not probabilities:

@@ -18,8 +18,8 @@ def examples(test, true: np.ndarray, predicted: np.ndarray, labels: list[str], p
     """(waveform as the model heard it, true label, predicted label) of `per_label` test clips of each label."""
     chosen, seen = [], {}
     position = 0
-    for waveforms, _ in test:
-        for waveform in np.asarray(waveforms):
+    for index in range(len(test)):
+        for waveform in test[index][0]:
             label = int(true[position])
             if seen.get(label, 0) < per_label:
                 seen[label] = seen.get(label, 0) + 1

@@ -35,7 +35,7 @@ def train_and_evaluate(config: KeywordsConfig, run_dir: Path) -> dict[str, Any]:
     data = keyword_batches(config)
     bundle, labels = data.bundle, data.bundle.labels
     print(f"data {bundle.source}: labels {labels}; clips {bundle.sizes()}", flush=True)
-    normalisation_clips = data.normalisation_clips(config.batch_size)
+    normalisation_clips = data.normalisation_clips()
     with training.distribution_strategy(config).scope():
         model = build_model(config, len(labels), normalisation_clips)
         model.compile(
@@ -69,7 +69,7 @@ def train_and_evaluate(config: KeywordsConfig, run_dir: Path) -> dict[str, Any]:
     by_snr = None
     augmentation = evaluation_augmentation(bundle)
     if augmentation is not None and true.size:
-        snr_db = evaluation_snr_db(bundle.test, augmentation, seed=test_seed(config.seed))
+        snr_db = evaluation_snr_db(bundle.test.in_memory(), augmentation, seed=test_seed(config.seed))
         silence = labels.index(speech.SILENCE) if speech.SILENCE in labels else -1
         by_snr = metrics.accuracy_by_snr(snr_db, true, predicted, silence, augmentation)
         bands = ", ".join(f"{band} {value:.3f} ({count})" for band, (value, count) in by_snr.items())

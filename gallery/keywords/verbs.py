@@ -9,7 +9,7 @@ import numpy as np
 
 from datasets import speech
 from datasets.audio_files import CLIP_SAMPLES, SAMPLE_RATE, DataSourceError, centre, load_audio, loudest_window
-from datasets.speech_augment import pipeline
+from datasets.speech_augment import ClipBatches
 from gallery import runs
 from gallery.cli import Verb
 from gallery.errors import UsageError
@@ -145,6 +145,8 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Accuracy of a trained run on another source: data labels the model lacks count as `_unknown_`."""
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     bundle = load_bundle(args.data)
     model, labels = load_trained(args.run)
     mapping = {}
@@ -158,7 +160,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     splits = [bundle.test] if args.split == "test" else [bundle.train, bundle.validation, bundle.test]
     probabilities, true = [], []
     for split in splits:
-        p, t = predict_batches(model, pipeline(split, args.batch_size))
+        p, t = predict_batches(model, ClipBatches(split.in_memory(), args.batch_size))
         probabilities.append(p)
         true.append(t)
     probabilities, data_labels = np.concatenate(probabilities), np.concatenate(true)

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from datasets import text as text_data
+from datasets.batches import EpochBatches
 from gallery.errors import UsageError
 from gallery.language_model.config import LanguageModelConfig
+
+
+class RandomWindows(EpochBatches):
+    """`steps` batches an epoch of (inputs, targets) windows of the training text starting at random positions.
+
+    The starts of batch i in epoch e are drawn from (seed, e, i) alone, so a resumed run trains on the windows an
+    uninterrupted one would have (a stream drawn from one generator would start over in a new process).
+    """
+
+    def __init__(self, ids: np.ndarray, seq_len: int, batch_size: int, steps: int, seed: int):
+        super().__init__(seed=seed, shuffle=True)
+        self.ids, self.seq_len, self.batch_size, self.steps = ids, seq_len, batch_size, steps
+        self.offsets = np.arange(seq_len + 1)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        starts = len(self.ids) - self.seq_len  # a start s needs ids[s : s + seq_len + 1]
+        chunks = self.ids[self.draws(index).integers(0, starts, size=(self.batch_size, 1)) + self.offsets]
+        return chunks[:, :-1], chunks[:, 1:]
 
 
 @dataclass
@@ -22,7 +43,7 @@ class TextBatches:
     """
 
     data: text_data.LanguageModelData
-    train: Iterator[tuple[np.ndarray, np.ndarray]]
+    train: RandomWindows
     validation: tuple[np.ndarray, np.ndarray]
     steps_per_epoch: int
     validation_tokens: int
@@ -65,11 +86,12 @@ def load(config: LanguageModelConfig) -> TextBatches:
     inputs, targets = data.validation_windows(config.seq_len)
     scored = tokens // config.seq_len
     training_windows = max(1, (len(data.train_ids) - 1) // config.seq_len)
+    steps = config.steps_per_epoch or max(1, training_windows // config.batch_size)
     return TextBatches(
         data=data,
-        train=data.train_windows(config.seq_len, config.batch_size, config.seed),
+        train=RandomWindows(data.train_ids, config.seq_len, config.batch_size, steps, config.seed),
         validation=(inputs[:scored], targets[:scored]),
-        steps_per_epoch=config.steps_per_epoch or max(1, training_windows // config.batch_size),
+        steps_per_epoch=steps,
         validation_tokens=tokens,
         validation_characters=characters,
     )

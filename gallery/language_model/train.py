@@ -61,6 +61,19 @@ class EpochReport:
         return "  ".join(parts) + f"\n    sample: {text!r}\n   "
 
 
+def keep_samples(path: Path, epochs: int) -> None:
+    """Keep the samples of the first `epochs` epochs, those a resumed run keeps (none for a new run)."""
+    if not path.is_file():
+        return
+    if epochs == 0:
+        path.unlink()
+        return
+    text = path.read_text(encoding="utf-8")
+    cut = text.find(f"\n\n=== epoch {epochs + 1}, temperature")
+    if cut >= 0:
+        runs.write_text(path, text[: cut + 2])
+
+
 def best_epoch(history: dict[str, list[float]]) -> int | None:
     values = history.get("val_loss")
     return int(np.nanargmin(values)) + 1 if values else None
@@ -76,10 +89,7 @@ def train_and_evaluate(config: LanguageModelConfig, run_dir: Path) -> dict[str, 
             optimizer=training.optimizer(config),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    backup = run_dir / training.CHECKPOINTS / "backup"
-    if not (backup.is_dir() and any(backup.iterdir())):
-        (run_dir / SAMPLES_FILE).unlink(missing_ok=True)  # a resumed run keeps the samples of its first epochs
+    keep_samples(run_dir / SAMPLES_FILE, training.resume_point(run_dir))
 
     epoch_report = EpochReport(model, batches, config, run_dir)
     result = training.fit(
@@ -90,7 +100,6 @@ def train_and_evaluate(config: LanguageModelConfig, run_dir: Path) -> dict[str, 
         run_dir,
         epoch_summary=epoch_report,
         callbacks=training.schedule_callbacks(config),
-        steps_per_epoch=batches.steps_per_epoch,
         validation_batch_size=config.batch_size,
     )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from datasets import music as music_data
 from datasets import piano_roll
+from datasets.batches import ORDER_STREAM, EpochBatches
 from gallery import training
 from gallery.errors import UsageError
 from gallery.music.config import PRIMER_FRAMES_KEPT, MusicConfig
@@ -48,12 +48,13 @@ def padded_length(frames: int, bucketed: bool) -> int:
     return -(-frames // granule) * granule
 
 
-class PianoRollBatches(keras.utils.PyDataset):
+class PianoRollBatches(EpochBatches):
     """Batches of (frames 0..T-2, frames 1..T-1, weight 1 per real frame), zero-padded to the longest piece.
 
     Padding frames come after a piece's end, so they cannot reach its outputs, and their weight 0 drops their loss.
     With `shuffle` the pieces are drawn in a new order every epoch; with `transpose`, each piece is shifted by a new
-    random transposition every time it is drawn.
+    random transposition every time it is drawn. Order and transpositions are functions of (seed, epoch, batch), so a
+    resumed run hears what an uninterrupted one would have.
     """
 
     def __init__(
@@ -66,22 +67,29 @@ class PianoRollBatches(keras.utils.PyDataset):
         seed: int = 0,
         bucketed: bool | None = None,
     ):
-        super().__init__()
+        super().__init__(seed=seed, shuffle=shuffle)
         self.rolls = [np.asarray(roll, np.float32) for roll in rolls]
-        self.batch_size, self.shuffle, self.transpose = batch_size, shuffle, transpose
+        self.batch_size, self.transpose = batch_size, transpose
         self.bucketed = not training.on_tensorflow() if bucketed is None else bucketed
-        self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.rolls))
-        if shuffle:
-            self.rng.shuffle(self.order)
+        self.set_epoch(0)
 
     def __len__(self) -> int:
         return -(-len(self.rolls) // self.batch_size)
 
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(epoch)
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, ORDER_STREAM, self.epoch]).permutation(len(self.rolls))
+
+    def tf_shape(self, leaf: np.ndarray) -> tuple:
+        return (None, None, *leaf.shape[2:])  # each batch is as long as its longest piece
+
     def __getitem__(self, index: int):
         chosen = [self.rolls[i] for i in self.order[index * self.batch_size : (index + 1) * self.batch_size]]
         if self.transpose:
-            chosen = [random_transposition(roll, self.transpose, self.rng) for roll in chosen]
+            rng = self.draws(index)
+            chosen = [random_transposition(roll, self.transpose, rng) for roll in chosen]
         steps = padded_length(max(len(roll) for roll in chosen) - 1, self.bucketed)
         inputs = np.zeros((len(chosen), steps, piano_roll.KEYS), np.float32)
         targets = np.zeros_like(inputs)
@@ -91,10 +99,6 @@ class PianoRollBatches(keras.utils.PyDataset):
             targets[row, : len(roll) - 1] = roll[1:]
             weights[row, : len(roll) - 1] = 1.0
         return inputs, targets, weights
-
-    def on_epoch_end(self) -> None:
-        if self.shuffle:
-            self.rng.shuffle(self.order)
 
 
 def primer_record(data: music_data.MusicData) -> dict:

@@ -40,7 +40,9 @@ class QAConfig(RunConfig):
     questions: int = option(3000, "generated data: training questions per task (validation included)", minimum=10)
     test_questions: int = option(1000, "generated data: test questions per task", minimum=1)
     validation_fraction: float = option(0.1, "share of the training questions held out for validation", minimum=0.0)
-    run_eagerly: bool = option(False, "train step by step without graph tracing: quicker for tiny runs only")
+    run_eagerly: bool = option(
+        False, "on TensorFlow, train step by step without graph tracing: quicker for tiny runs only"
+    )
     cell: str = override("cell", "lstm")
     units: int = override("units", 32)
     epochs: int = override("epochs", 30)

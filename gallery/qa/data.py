@@ -1,4 +1,4 @@
-"""The qa app's data: one task's stories (generated or bAbI files), split, encoded, and batched with tf.data."""
+"""The qa app's data: one task's stories (generated or bAbI files), split, encoded, and batched with NumPy."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from datasets import babi, babi_world
+from datasets.batches import ArrayBatches
 from gallery.errors import UsageError
 from gallery.qa.config import QAConfig
 
@@ -52,9 +52,8 @@ def model_inputs(model_kind: str, encoded: babi.EncodedExamples) -> dict[str, np
     return {"memory": encoded.memory, "question": encoded.question}
 
 
-def batches(inputs: dict[str, np.ndarray], labels: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
-    """A tf.data pipeline of (inputs, answer index) batches, reshuffled every epoch when a seed is given."""
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+def batches(
+    inputs: dict[str, np.ndarray], labels: np.ndarray, batch_size: int, shuffle_seed: int | None = None
+) -> ArrayBatches:
+    """(inputs, answer index) batches on any Keras backend, in a new order every epoch when a seed is given."""
+    return ArrayBatches(inputs, labels, batch_size=batch_size, shuffle=shuffle_seed is not None, seed=shuffle_seed or 0)

@@ -13,6 +13,11 @@ class FoldSentences(keras.layers.Layer):
     def call(self, memory):
         return ops.reshape(memory, (-1, ops.shape(memory)[-1]))
 
+    # Written out: JAX cannot infer a reshape of a symbolic batch dimension by tracing `call`.
+    def compute_output_shape(self, input_shape):
+        batch, sentences, words = input_shape
+        return (None if batch is None or sentences is None else batch * sentences, words)
+
 
 @keras.saving.register_keras_serializable(package="rnn_gallery")
 class UnfoldSentences(keras.layers.Layer):
@@ -24,6 +29,10 @@ class UnfoldSentences(keras.layers.Layer):
 
     def call(self, vectors):
         return ops.reshape(vectors, (-1, self.sentences, ops.shape(vectors)[-1]))
+
+    def compute_output_shape(self, input_shape):
+        folded, width = input_shape
+        return (None if folded is None else folded // self.sentences, self.sentences, width)
 
     def get_config(self):
         return {**super().get_config(), "sentences": self.sentences}

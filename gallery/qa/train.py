@@ -52,7 +52,8 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
             optimizer=training.optimizer(config),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            run_eagerly=config.run_eagerly,
+            # JAX compiles a step in about the time TensorFlow traces one, and runs it eagerly several times slower.
+            run_eagerly=config.run_eagerly and training.on_tensorflow(),
         )
     result = training.fit(
         model,

@@ -5,8 +5,10 @@
     python -m gallery tour --apps hello,qa       # a subset
 
 Each application runs through its own `run(config)` into RUNS_DIR/<app>/<architecture>-<preset>, the folder its
-own command would use with `--out RUNS_DIR/...`, so running the tour again resumes or retrains in place. An app that
-fails is reported and skipped; the page is written from whatever finished, and the exit status is 1 if any failed.
+own command would use with `--out RUNS_DIR/...`, so running the tour again keeps the finished runs, resumes the
+unfinished ones, and trains every app again only with `--overwrite`. An app that fails (or whose folder holds a run
+of other settings) is reported and skipped; the page is written from whatever finished, and the exit status is 1 if
+any failed.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def tour_parser() -> OneLineParser:
     parser.add_argument("--preset", default="demo", choices=TOUR_PRESETS, help="preset of every run (default: demo)")
     parser.add_argument("--out", default=str(RUNS_ROOT), help="runs folder for every app and the page (default: runs)")
     parser.add_argument("--apps", default="all", help="comma-separated applications, or all (default: all)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train every app again, replacing the runs already in its folder (default: keep finished runs)",
+    )
     return parser
 
 
@@ -59,14 +66,18 @@ def selected_apps(names: str) -> list[str]:
     return chosen
 
 
-def run_one(name: str, preset: str, runs_dir: Path) -> TourStop:
+def run_one(name: str, preset: str, runs_dir: Path, overwrite: bool = False) -> TourStop:
     """One application's run with `preset` into runs_dir/<app>/<architecture>-<preset>."""
     app = load(name)
     config = app.config.from_preset(preset)
-    config = app.config.from_preset(preset, out=str(runs_dir / name / f"{config.architecture()}-{preset}"))
+    out = str(runs_dir / name / f"{config.architecture()}-{preset}")
+    config = app.config.from_preset(preset, out=out, overwrite=overwrite)
     started = time.perf_counter()
     try:
         result = app.run(config)
+    except UsageError as error:  # a folder it must not replace, say: one line, no traceback
+        print(f"{name}: {error}", file=sys.stderr, flush=True)
+        return TourStop(name, Path(config.out), time.perf_counter() - started, f"FAILED: {error}", ok=False)
     except Exception as error:  # noqa: BLE001  (one broken app must not stop the tour; it is reported below)
         traceback.print_exc()
         return TourStop(name, Path(config.out), time.perf_counter() - started, f"FAILED: {error}", ok=False)
@@ -75,13 +86,13 @@ def run_one(name: str, preset: str, runs_dir: Path) -> TourStop:
     return TourStop(name, result.run_dir, time.perf_counter() - started, summary, ok=True)
 
 
-def tour(preset: str, runs_dir: Path, names: Sequence[str]) -> tuple[list[TourStop], Path]:
+def tour(preset: str, runs_dir: Path, names: Sequence[str], overwrite: bool = False) -> tuple[list[TourStop], Path]:
     from gallery.report.page import write_page
 
     stops = []
     for index, name in enumerate(names, start=1):
         print(f"\n=== tour {index}/{len(names)}: {name} ({preset} preset) ===", flush=True)
-        stop = run_one(name, preset, runs_dir)
+        stop = run_one(name, preset, runs_dir, overwrite)
         print(f"=== {name}: {stop.summary} in {stop.seconds:.0f}s ===", flush=True)
         stops.append(stop)
     return stops, write_page(runs_dir)
@@ -93,7 +104,7 @@ def main(argv: Sequence[str]) -> int:
         names = selected_apps(arguments.apps)
         runs_dir = Path(arguments.out)
         started = time.perf_counter()
-        stops, page = tour(arguments.preset, runs_dir, names)
+        stops, page = tour(arguments.preset, runs_dir, names, arguments.overwrite)
     except UsageError as error:
         print(f"python -m gallery tour: error: {error}", file=sys.stderr)
         return 2

@@ -22,8 +22,8 @@ class Interrupt(keras.callbacks.Callback):
         super().__init__()
         self.after_epoch = after_epoch
 
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.after_epoch:
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.after_epoch:  # the backup of epoch `after_epoch` is written, the next epoch not begun
             raise KeyboardInterrupt
 
 

@@ -1,4 +1,4 @@
-"""Speech data: eSpeak synthesis deterministic by seed, held-out voices, WAV reading, folder/FSDD/tfds sources."""
+"""Speech data: eSpeak synthesis deterministic by seed, held-out voices, WAV reading, the sources, the batches."""
 
 import os
 import struct
@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from datasets import audio_files, speech, speech_augment, speech_synth, synthetic_keywords
 from datasets.pcm import wav_bytes
@@ -180,34 +179,65 @@ def test_fsdd_naming_and_official_split(tmp_path):
 
 
 def test_augmentation_is_seeded_and_silence_gets_noise():
-    noises = tf.constant(speech_augment.noise_bank(count=5))
-    word = tf.constant(tone(0.4))
-    seed = tf.constant([1, 2], tf.int32)
-    first = speech_augment.augment_clip(word, seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
-    again = speech_augment.augment_clip(word, seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
+    noises = speech_augment.noise_bank(count=5)
+    word = tone(0.4)
+    draws = speech_augment.clip_draws(seed=1, epoch=0, index=2)
+    assert draws == speech_augment.clip_draws(1, 0, 2) and draws != speech_augment.clip_draws(1, 1, 2)
+    first = speech_augment.augment_clip(word, draws, noises, speech_augment.SYNTHETIC_AUGMENTATION)
+    again = speech_augment.augment_clip(word, draws, noises, speech_augment.SYNTHETIC_AUGMENTATION)
     np.testing.assert_array_equal(first, again)
-    assert first.shape == (16000,) and np.abs(first).max() <= 1.0
-    silence = speech_augment.augment_clip(tf.zeros([0]), seed, noises, speech_augment.SYNTHETIC_AUGMENTATION).numpy()
+    assert first.shape == (16000,) and first.dtype == np.float32 and np.abs(first).max() <= 1.0
+    silence = speech_augment.augment_clip(np.zeros(0), draws, noises, speech_augment.SYNTHETIC_AUGMENTATION)
     assert silence.shape == (16000,) and 0 < np.sqrt(np.mean(silence**2)) < 0.2
 
 
-def test_pipeline_batches_one_second_clips():
+def test_clip_batches_hold_one_second_clips():
     clips = speech.Clips.from_list([tone(0.3), tone(1.0), np.zeros(0, np.float32)], [0, 1, 2], ["a", "b", "c"])
-    augmentation = speech_augment.SYNTHETIC_AUGMENTATION
-    batches = list(speech_augment.pipeline(speech.Split.of(clips), 2, augmentation=augmentation))
-    assert [tuple(x.shape) for x, _ in batches] == [(2, 16000), (1, 16000)]
-    plain = list(speech_augment.pipeline(speech.Split.of(clips), 3))[0][0].numpy()
+    augmented = speech_augment.ClipBatches(clips, 2, augmentation=speech_augment.SYNTHETIC_AUGMENTATION)
+    assert [augmented[i][0].shape for i in range(len(augmented))] == [(2, 16000), (1, 16000)]
+    assert augmented[1][1].tolist() == [2]
+    plain = speech_augment.ClipBatches(clips, 3)[0][0]
     np.testing.assert_allclose(plain[0, 5600:10400], tone(0.3), atol=1e-6)
 
 
+def test_training_batches_are_a_pure_function_of_seed_epoch_and_clip():
+    """A resumed run (a fresh pipeline put at its epoch) hears every clip as an uninterrupted run would."""
+    words = [tone(0.2 + 0.05 * i, frequency=200.0 + 30 * i) for i in range(10)]
+    clips = speech.Clips.from_list(words, list(range(10)), [str(i) for i in range(10)])
+
+    def pipeline():
+        return speech_augment.ClipBatches(
+            clips, 4, augmentation=speech_augment.SYNTHETIC_AUGMENTATION, seed=3, shuffle=True
+        )
+
+    uninterrupted, resumed = pipeline(), pipeline()
+    first_epoch = [uninterrupted.waveform(i) for i in range(10)]
+    uninterrupted.on_epoch_end()
+    uninterrupted.on_epoch_end()
+    resumed.set_epoch(2)
+    for index in range(len(resumed)):
+        for expected, got in zip(uninterrupted[index], resumed[index]):
+            np.testing.assert_array_equal(expected, got)
+    # A new epoch, new draws; and the labels in a batch are those of its clips.
+    assert not any(np.array_equal(a, uninterrupted.waveform(i)) for i, a in enumerate(first_epoch))
+    waveforms, labels = uninterrupted[0]
+    for waveform, label in zip(waveforms, labels):
+        np.testing.assert_array_equal(waveform, uninterrupted.waveform(int(label)))
+    # Evaluation batches (no shuffle) keep their draws on every pass.
+    evaluation = speech_augment.ClipBatches(clips, 4, augmentation=speech_augment.SYNTHETIC_AUGMENTATION, seed=3)
+    before = evaluation[0][0]
+    evaluation.on_epoch_end()
+    np.testing.assert_array_equal(before, evaluation[0][0])
+
+
 def test_evaluation_snr_is_the_snr_the_clips_got():
-    """The SNR reported per evaluation clip is the one the pipeline mixed in, measured back from the waveforms."""
+    """The SNR reported per evaluation clip is the one the batches mixed in, measured back from the waveforms."""
     quiet = speech_augment.Augmentation(noise_probability=0.5, gain_db=(0.0, 0.0), shift=False)
     words = [0.1 * tone(0.5, frequency=300.0 + 40 * i) for i in range(12)]
     clips = speech.Clips.from_list(words, [0] * 12, ["a"])
-    split = speech.Split.of(clips)
-    mixed = np.concatenate([x.numpy() for x, _ in speech_augment.pipeline(split, 5, augmentation=quiet, seed=7)])
-    reported = speech_augment.evaluation_snr_db(split, quiet, seed=7)
+    batches = speech_augment.ClipBatches(clips, 5, augmentation=quiet, seed=7)
+    mixed = np.concatenate([batches[i][0] for i in range(len(batches))])
+    reported = speech_augment.evaluation_snr_db(clips, quiet, seed=7)
     assert reported.shape == (12,) and np.isinf(reported).any() and np.isfinite(reported).any()
     for clip, word, snr in zip(mixed, words, reported):
         placed = np.zeros(16000, np.float32)
@@ -226,10 +256,10 @@ def test_tfds_sources_under_mock_data(name):
 
     with tfds.testing.mock_data(num_examples=20):
         bundle = speech.load(f"tfds:{name}")
-        x, y = next(iter(speech_augment.pipeline(bundle.train, 4)))
-    assert x.shape == (4, 16000) and x.dtype == tf.float32
+        x, y = speech_augment.ClipBatches(bundle.train.in_memory(), 4)[0]
+    assert x.shape == (4, 16000) and x.dtype == np.float32
     assert len(bundle.labels) == (10 if name == "spoken_digit" else 12)
-    assert int(tf.reduce_max(y)) < len(bundle.labels)
+    assert int(y.max()) < len(bundle.labels)
     if name == "speech_commands":
         assert speech.SILENCE in bundle.labels and speech.UNKNOWN in bundle.labels
 
