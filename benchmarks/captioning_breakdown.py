@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from datasets import scenes
+from datasets import scene_grammar, scenes
 
 
 def main(run_dir: Path) -> None:
@@ -32,7 +32,7 @@ def main(run_dir: Path) -> None:
         totals, correct, mistakes, directions = Counter(), Counter(), Counter(), Counter()
         for sample in (s for s in samples if s["group"] == name):
             scene = split.scenes[sample["index"]]
-            check = scenes.check_caption(sample["caption"], scene)
+            check = scene_grammar.check_caption(sample["caption"], scene)
             shapes = len(scene.objects)
             totals[shapes] += 1
             correct[shapes] += check.correct

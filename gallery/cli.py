@@ -64,15 +64,15 @@ class App:
         A finished run of the same configuration is kept and its metrics returned, an unfinished one resumes, and a
         folder holding anything else is refused with a UsageError before anything is written (`gallery.runs`).
         """
-        from gallery import runs, training
+        from gallery import run_folders, training
 
-        folder = runs.open_run_directory(config)
+        folder = run_folders.open_run_directory(config)
         if folder.finished:
             print(
                 f"{folder.path} holds a finished run of this configuration; kept it (--overwrite trains it again)",
                 flush=True,
             )
-            return RunResult(runs.read_finished_metrics(folder.path), folder.path, trained=False)
+            return RunResult(run_folders.read_finished_metrics(folder.path), folder.path, trained=False)
         training.set_seed(config.seed)
         try:
             metrics = self.train_and_evaluate(config, folder.path)
@@ -161,7 +161,7 @@ def run_cli(app: App, argv: Sequence[str] | None = None) -> int:
         return 2
     except OSError as error:
         # A full disk, a folder without write permission or a file in the way: the user's to fix, in one line.
-        from gallery.runs import write_failure
+        from gallery.run_folders import write_failure
 
         message = write_failure(config.out if config is not None and config.out else "its output", error)
         if message is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from datasets import scenes as scene_data
+from datasets import scene_grammar
 from gallery.captioning.captioner import Captioner
 from gallery.captioning.config import CaptioningConfig
 from gallery.captioning.data import Split
@@ -24,7 +24,7 @@ def bleu_scores(hypotheses: list[str], references: list[list[str]]) -> dict[str,
 
 
 def semantic_scores(hypotheses: list[str], scenes: list) -> dict[str, float]:
-    checks = [scene_data.check_caption(text, scene) for scene, text in zip(scenes, hypotheses)]
+    checks = [scene_grammar.check_caption(text, scene) for scene, text in zip(scenes, hypotheses)]
     count = max(1, len(checks))
     by_shapes = {}
     for shapes in sorted({len(scene.objects) for scene in scenes}):

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from datasets import scenes as scene_data
+from datasets import scene_grammar
 from gallery import runs, training
 from gallery.captioning.captioner import Captioner
 from gallery.captioning.config import SHOWN_IMAGES, CaptioningConfig
@@ -96,7 +96,7 @@ def train_and_evaluate(config: CaptioningConfig, run_dir: Path) -> dict[str, Any
 
 def _verdict(split: Split, index: int, caption: str) -> bool | None:
     """Whether a caption is right about its scene (None for real images, which have no scene to check)."""
-    return None if split.scenes is None else scene_data.check_caption(caption, split.scenes[index]).correct
+    return None if split.scenes is None else scene_grammar.check_caption(caption, split.scenes[index]).correct
 
 
 def _test_samples(tests: dict[str, Split], outputs: dict[str, list[str]]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from gallery import runs, training
+from gallery import resume, runs, training
 from gallery.language_model import data as text_batches
 from gallery.language_model.config import LanguageModelConfig
 from gallery.language_model.metrics import describe_loss, nats_to_report
@@ -89,7 +89,7 @@ def train_and_evaluate(config: LanguageModelConfig, run_dir: Path) -> dict[str, 
             optimizer=training.optimizer(config),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         )
-    keep_samples(run_dir / SAMPLES_FILE, training.resume_point(run_dir))
+    keep_samples(run_dir / SAMPLES_FILE, resume.resume_point(run_dir))
 
     epoch_report = EpochReport(model, batches, config, run_dir)
     result = training.fit(

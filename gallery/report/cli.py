@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from gallery.cli import OneLineParser
 from gallery.errors import UsageError
-from gallery.runs import RUNS_ROOT
+from gallery.run_folders import RUNS_ROOT
 
 
 def report_parser() -> OneLineParser:

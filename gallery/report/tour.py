@@ -24,7 +24,7 @@ from pathlib import Path
 from gallery.apps import available, load
 from gallery.cli import OneLineParser
 from gallery.errors import UsageError
-from gallery.runs import RUNS_ROOT
+from gallery.run_folders import RUNS_ROOT
 
 TOUR_PRESETS = ("smoke", "demo", "full")
 

@@ -4,7 +4,7 @@ held-out combinations kept out of training, and a checker that catches every kin
 import numpy as np
 import pytest
 
-from datasets import scenes
+from datasets import scene_grammar, scenes
 from datasets.captions import Vocabulary, tokenize
 
 
@@ -19,7 +19,7 @@ def test_every_reference_caption_is_true_and_complete(data):
             assert len(captions) >= 3
             assert len(set(captions)) == len(captions)
             for caption in captions:
-                check = scenes.check_caption(caption, scene)
+                check = scene_grammar.check_caption(caption, scene)
                 assert check.correct, (caption, scene)
                 assert check.true_statements >= len(scene.objects)
 
@@ -101,7 +101,7 @@ def _scene_with_two():
     ],
 )
 def test_checker_judges_each_statement(caption, correct, truthful):
-    check = scenes.check_caption(caption, _scene_with_two())
+    check = scene_grammar.check_caption(caption, _scene_with_two())
     assert check.correct is correct
     assert check.truthful is truthful
 
@@ -118,18 +118,18 @@ def test_checker_judges_each_statement(caption, correct, truthful):
     ],
 )
 def test_checker_counts_relations_stated_the_wrong_way_round(caption, true_relations, reversed_relations):
-    check = scenes.check_caption(caption, _scene_with_two())
+    check = scene_grammar.check_caption(caption, _scene_with_two())
     assert (check.true_relations, check.reversed_relations) == (true_relations, reversed_relations)
     assert check.false_statements >= reversed_relations
 
 
 def test_parser_reads_prefixes_relations_and_clauses():
-    parsed = scenes.parse_caption(
+    parsed = scene_grammar.parse_caption(
         "we see a big red circle to the left of a small blue square and a large green triangle"
     )
     assert parsed.objects == [("large", "red", "circle"), ("small", "blue", "square"), ("large", "green", "triangle")]
     assert parsed.relations == [(("large", "red", "circle"), "left of", ("small", "blue", "square"))]
-    assert scenes.parse_caption("a big red circle left of") is None
+    assert scene_grammar.parse_caption("a big red circle left of") is None
 
 
 def test_vocabulary_covers_every_word_the_grammar_writes(data):

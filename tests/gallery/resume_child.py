@@ -22,7 +22,7 @@ from pathlib import Path
 
 import keras
 
-from gallery import apps, cli, runs, training
+from gallery import apps, cli, resume, runs, training
 
 
 def die() -> None:
@@ -60,7 +60,7 @@ def install(kill_at: str) -> None:
         def save_weights(model, filepath, *args, **kwargs):
             original_save(model, filepath, *args, **kwargs)
             path = Path(filepath)
-            if path.parent.name == folder and path.name == training.LATEST_WEIGHTS:
+            if path.parent.name == folder and path.name == resume.LATEST_WEIGHTS:
                 data = path.read_bytes()
                 path.write_bytes(data[: len(data) // 2])
                 die()
@@ -71,7 +71,7 @@ def install(kill_at: str) -> None:
 
         def write_json(path, value):
             path = Path(path)
-            if path.name == training.STATE and value.get("epoch") == numbers[0] + 1:
+            if path.name == resume.STATE and value.get("epoch") == numbers[0] + 1:
                 # What the atomic write leaves when killed mid-way: half a temporary file beside state.json.
                 text = json.dumps(value)
                 (path.parent / f".{path.name}.killed.json").write_text(text[: len(text) // 2])

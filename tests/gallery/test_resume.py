@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import pytest
 
-from gallery import apps, cli, runs, training
+from gallery import apps, cli, resume, runs, training
 from gallery.errors import UsageError
 
 on_tensorflow = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="runs in this TensorFlow process")
@@ -142,7 +142,7 @@ def kill_then_resume(name: str, kill_at: str, run_dir: Path, capsys) -> dict:
     assert f"resuming {run_dir} after epoch" in printed
     # Killed after training, the run does not train again: it goes straight to evaluating the best weights.
     assert ("(training had finished)" in printed) == (kill_at == "run-folder")
-    assert not (run_dir / training.CHECKPOINTS).exists()
+    assert not (run_dir / resume.CHECKPOINTS).exists()
     return outcome(run_dir, name)
 
 
@@ -242,7 +242,7 @@ def test_a_stopped_run_resumes_only_with_its_own_flags_and_an_intact_backup(tmp_
     other = training.RunConfig(epochs=len(SCORES), patience=3, seed=5, learning_rate=0.01)
     with pytest.raises(UsageError, match="after epoch 2 with other values of --learning-rate; run its command"):
         toy_run(tmp_path, other)
-    state = tmp_path / training.CHECKPOINTS / training.STATE
+    state = tmp_path / resume.CHECKPOINTS / resume.STATE
     state.write_text(state.read_text()[:-20])
     with pytest.raises(UsageError, match="state.json or the backup it names is damaged; delete"):
         toy_run(tmp_path, config)

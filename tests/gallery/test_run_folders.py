@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gallery import runs
+from gallery import run_folders, runs
 from gallery.cli import App, run_cli
 from gallery.config import RunConfig
 from gallery.errors import UsageError
@@ -47,22 +47,22 @@ def test_the_same_run_ignores_where_and_how_it_runs_but_not_what_it_learns():
     config = HelloConfig.from_preset("smoke")
     stored = config.to_dict()
     assert "overwrite" not in stored  # an instruction to one command, never saved with a run
-    assert runs.configuration_differences(stored, config) == []
+    assert run_folders.configuration_differences(stored, config) == []
     for changes in ({"out": "elsewhere"}, {"tensorboard": True}, {"strategy": "mirrored"}, {"overwrite": True}):
-        assert runs.configuration_differences(stored, HelloConfig.from_preset("smoke", **changes)) == [], changes
-    assert runs.configuration_differences(stored, HelloConfig.from_preset("smoke", units=4)) == [
+        assert run_folders.configuration_differences(stored, HelloConfig.from_preset("smoke", **changes)) == [], changes
+    assert run_folders.configuration_differences(stored, HelloConfig.from_preset("smoke", units=4)) == [
         "--units 3 there, 4 here"
     ]
-    assert runs.configuration_differences(stored, HelloConfig.from_preset("demo")) == [
+    assert run_folders.configuration_differences(stored, HelloConfig.from_preset("demo")) == [
         '--preset "smoke" there, "demo" here',
         "--epochs 300 there, 500 here",
     ]
-    assert runs.configuration_differences({**stored, "app": "translation"}, config) == [
+    assert run_folders.configuration_differences({**stored, "app": "translation"}, config) == [
         "a translation run, not a hello run"
     ]
     # A field the stored run predates counts as its default; one this version no longer has is ignored.
     older = {key: value for key, value in stored.items() if key != "weight_decay"}
-    assert runs.configuration_differences({**older, "retired_option": 1}, config) == []
+    assert run_folders.configuration_differences({**older, "retired_option": 1}, config) == []
 
 
 def test_a_folder_that_is_not_a_run_is_refused_with_nothing_written(tmp_path):
@@ -74,18 +74,18 @@ def test_a_folder_that_is_not_a_run_is_refused_with_nothing_written(tmp_path):
     for overwrite in (False, True):  # --overwrite replaces runs only, never a folder a run did not write
         config = HelloConfig.from_preset("smoke", out=str(mine), overwrite=overwrite)
         with pytest.raises(UsageError, match="is not empty and is not a run folder"):
-            runs.open_run_directory(config)
+            run_folders.open_run_directory(config)
         assert _snapshot(mine) == before
-    assert runs.read_run_config(mine) is None
+    assert run_folders.read_run_config(mine) is None
 
 
 def test_a_file_or_a_path_through_a_file_is_refused(tmp_path):
     existing = tmp_path / "notes.txt"
     existing.write_text("mine")
     with pytest.raises(UsageError, match="is a file, not a folder"):
-        runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(existing)))
+        run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(existing)))
     with pytest.raises(UsageError, match="cannot write .*notes.txt/run: Not a directory"):
-        runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(existing / "run")))
+        run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(existing / "run")))
     assert existing.read_text() == "mine"
 
 
@@ -97,35 +97,37 @@ def test_a_run_of_another_app_or_configuration_is_refused_unless_overwrite(tmp_p
     for folder, changes, message in cases:
         before = _snapshot(folder)
         with pytest.raises(UsageError, match=message) as refused:
-            runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(folder), **changes))
+            run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(folder), **changes))
         assert "--overwrite" in str(refused.value) and len(str(refused.value).splitlines()) == 1
         assert _snapshot(folder) == before
-        claimed = runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(folder), overwrite=True, **changes))
+        claimed = run_folders.open_run_directory(
+            HelloConfig.from_preset("smoke", out=str(folder), overwrite=True, **changes)
+        )
         assert not claimed.finished
         assert sorted(path.name for path in folder.iterdir()) == ["config.json"]  # the old run is gone, and only it
-        assert runs.read_run_config(folder)["app"] == "hello"
+        assert run_folders.read_run_config(folder)["app"] == "hello"
 
 
 def test_a_finished_run_is_kept_an_unfinished_one_resumes_and_overwrite_starts_again(tmp_path):
     config = HelloConfig.from_preset("smoke", out=str(tmp_path / "run"))
     finished = _fabricated_run(tmp_path / "run", config, finished=True)
     before = _snapshot(finished)
-    assert runs.open_run_directory(config) == runs.RunDirectory(finished, finished=True)
+    assert run_folders.open_run_directory(config) == run_folders.RunDirectory(finished, finished=True)
     assert _snapshot(finished) == before
 
     (finished / "metrics.json").unlink()  # killed before it finished: its checkpoints must survive to resume from
     (finished / "checkpoints" / "backup").mkdir()
-    assert runs.open_run_directory(config) == runs.RunDirectory(finished, finished=False)
+    assert run_folders.open_run_directory(config) == run_folders.RunDirectory(finished, finished=False)
     assert (finished / "checkpoints" / "backup").is_dir() and (finished / "model.keras").is_file()
 
     again = HelloConfig.from_preset("smoke", out=str(finished), overwrite=True)
-    assert runs.open_run_directory(again) == runs.RunDirectory(finished, finished=False)
+    assert run_folders.open_run_directory(again) == run_folders.RunDirectory(finished, finished=False)
     assert sorted(path.name for path in finished.iterdir()) == ["config.json"]
 
 
 def test_a_run_that_stops_before_training_writes_anything_leaves_nothing_behind(tmp_path, capsys):
     def bad_data(config, run_dir):
-        assert runs.read_run_config(run_dir)["app"] == "hello"  # claimed before training starts
+        assert run_folders.read_run_config(run_dir)["app"] == "hello"  # claimed before training starts
         raise UsageError("no such data")
 
     failing = App("hello", APP.layout, APP.description, HelloConfig, bad_data)
@@ -137,28 +139,28 @@ def test_a_run_that_stops_before_training_writes_anything_leaves_nothing_behind(
     untrained = tmp_path / "untrained"
     untrained.mkdir()
     runs.write_config(untrained, HelloConfig.from_preset("smoke", units=4))
-    claimed = runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(untrained)))
-    assert not claimed.finished and runs.read_run_config(untrained)["units"] == 3
+    claimed = run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(untrained)))
+    assert not claimed.finished and run_folders.read_run_config(untrained)["units"] == 3
 
 
 def test_default_folders_take_a_version_suffix_instead_of_replacing_another_configuration(tmp_path, monkeypatch):
-    monkeypatch.setattr(runs, "RUNS_ROOT", tmp_path)
+    monkeypatch.setattr(run_folders, "RUNS_ROOT", tmp_path)
     smoke = HelloConfig.from_preset("smoke")
     longer = HelloConfig.from_preset("smoke", epochs=301)
     base = tmp_path / "hello" / "rnn-1x3-smoke"
-    assert runs.run_directory(smoke) == base
+    assert run_folders.run_directory(smoke) == base
     _fabricated_run(base, smoke, finished=True)
-    assert runs.run_directory(smoke) == base
-    assert runs.run_directory(longer) == base.with_name("rnn-1x3-smoke-2")
+    assert run_folders.run_directory(smoke) == base
+    assert run_folders.run_directory(longer) == base.with_name("rnn-1x3-smoke-2")
     _fabricated_run(base.with_name("rnn-1x3-smoke-2"), longer, finished=False)
-    assert runs.run_directory(longer) == base.with_name("rnn-1x3-smoke-2")  # found again, to resume
+    assert run_folders.run_directory(longer) == base.with_name("rnn-1x3-smoke-2")  # found again, to resume
     # A gap left by a deleted version is filled by a new configuration, never by an existing one's run.
     _fabricated_run(base.with_name("rnn-1x3-smoke-4"), HelloConfig.from_preset("smoke", epochs=302), finished=True)
-    assert runs.run_directory(HelloConfig.from_preset("smoke", epochs=302)) == base.with_name("rnn-1x3-smoke-4")
-    assert runs.run_directory(HelloConfig.from_preset("smoke", epochs=303)) == base.with_name("rnn-1x3-smoke-3")
+    assert run_folders.run_directory(HelloConfig.from_preset("smoke", epochs=302)) == base.with_name("rnn-1x3-smoke-4")
+    assert run_folders.run_directory(HelloConfig.from_preset("smoke", epochs=303)) == base.with_name("rnn-1x3-smoke-3")
     (tmp_path / "hello" / "rnn-1x3-smoke-3").mkdir()
     (tmp_path / "hello" / "rnn-1x3-smoke-3" / "notes.txt").write_text("mine")  # not a run: skipped, kept
-    assert runs.run_directory(HelloConfig.from_preset("smoke", epochs=303)) == base.with_name("rnn-1x3-smoke-5")
+    assert run_folders.run_directory(HelloConfig.from_preset("smoke", epochs=303)) == base.with_name("rnn-1x3-smoke-5")
 
 
 def test_a_failed_write_is_one_line_and_takes_back_the_folders_it_made(tmp_path, monkeypatch):
@@ -168,7 +170,7 @@ def test_a_failed_write_is_one_line_and_takes_back_the_folders_it_made(tmp_path,
     monkeypatch.setattr(runs, "write_config", refuse)
     target = tmp_path / "new" / "deeper" / "run"
     with pytest.raises(UsageError, match=r"cannot write .*config.json: Permission denied"):
-        runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(target)))
+        run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(target)))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -179,7 +181,7 @@ def test_a_folder_without_write_permission_is_one_line(tmp_path):
     locked.chmod(0o555)
     try:
         with pytest.raises(UsageError, match="Permission denied"):
-            runs.open_run_directory(HelloConfig.from_preset("smoke", out=str(locked / "run")))
+            run_folders.open_run_directory(HelloConfig.from_preset("smoke", out=str(locked / "run")))
     finally:
         locked.chmod(0o755)
 
@@ -196,8 +198,8 @@ def test_a_full_disk_leaves_the_previous_file_whole(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert json.loads(target.read_text()) == {"value": 1}
     assert [path.name for path in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left behind
-    assert runs.write_failure(target, failed.value).endswith(": No space left on device")
-    assert runs.write_failure(target, FileNotFoundError(errno.ENOENT, "No such file or directory")) is None
+    assert run_folders.write_failure(target, failed.value).endswith(": No space left on device")
+    assert run_folders.write_failure(target, FileNotFoundError(errno.ENOENT, "No such file or directory")) is None
 
 
 # Through one application's command line.
@@ -212,7 +214,7 @@ def trained(tmp_path_factory):
     )
     before = _snapshot(taken)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runs, "RUNS_ROOT", root)
+        patch.setattr(run_folders, "RUNS_ROOT", root)
         assert run_cli(APP, ["--preset", "smoke"]) == 0
     assert _snapshot(taken) == before
     return root / "hello" / "rnn-1x3-smoke-2"
@@ -220,12 +222,12 @@ def trained(tmp_path_factory):
 
 def test_the_default_folder_of_a_new_configuration_is_a_new_version(trained):
     assert json.loads((trained / "metrics.json").read_text())["predicted"] == "ello"
-    assert runs.read_run_config(trained)["epochs"] == 300
+    assert run_folders.read_run_config(trained)["epochs"] == 300
 
 
 def test_the_same_command_at_a_finished_run_trains_nothing(trained, monkeypatch, capsys):
     before = _snapshot(trained)
-    monkeypatch.setattr(runs, "RUNS_ROOT", trained.parent.parent)
+    monkeypatch.setattr(run_folders, "RUNS_ROOT", trained.parent.parent)
     assert run_cli(APP, ["--preset", "smoke"]) == 0
     output = capsys.readouterr().out
     assert f"{trained} holds a finished run of this configuration; kept it" in output
@@ -276,7 +278,7 @@ def test_overwrite_trains_again_and_a_full_disk_is_one_line(trained, tmp_path, m
     assert f"cannot write {copy / 'model.keras'}: No space left on device" in line
     # The old run was replaced on request; the new one is unfinished, so the same command finishes it later.
     assert not (copy / "metrics.json").exists()
-    assert runs.read_run_config(copy)["units"] == 4
+    assert run_folders.read_run_config(copy)["units"] == 4
     monkeypatch.undo()
     assert run_cli(APP, ["--out", str(copy), "--preset", "smoke", "--units", "4"]) == 0
     assert "before training" in capsys.readouterr().out
