@@ -62,6 +62,14 @@ def get_builder(name: str, *, data_dir: str | None = None) -> Any:
 
 def download_and_prepare(builder: Any, name: str) -> None:
     """Download and prepare the builder's data unless it already is; the step where network and lazy imports fail."""
+    if not builder.is_prepared():
+        # tfds retries a failed download ten times with growing waits: without a network that takes minutes, so
+        # the wait is announced rather than left to look like a hang.
+        print(
+            f"tfds:{name} is not in {builder.data_dir_root} yet: downloading and preparing it "
+            "(tfds retries a failed download for about three minutes before giving up)",
+            flush=True,
+        )
     try:
         builder.download_and_prepare()
     except Exception as error:  # tfds raises many kinds; `explain` sorts them into what the user can act on
