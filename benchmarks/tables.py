@@ -64,10 +64,14 @@ def render(table: Table, all_records: dict) -> str:
         if record.get("provenance"):
             mark, transcribed = " †", True
         commit = record["commit"][:7] + (" (uncommitted changes)" if record["dirty"] else "")
+        figure = f"**{FORMATS[row.format](value)}**"
+        interval = records.value_at(record, "metrics.primary.interval95")
+        if row.metric == "metrics.primary.value" and interval and row.format == "percent":
+            figure += f" ({FORMATS[row.format](interval[0])} to {FORMATS[row.format](interval[1])})"
         cells = [
             row.label + mark,
             name,
-            f"**{FORMATS[row.format](value)}**",
+            figure,
             row.anchor,
             _duration(record["wall_seconds"]),
             records.describe_machine(record),

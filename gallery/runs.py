@@ -18,6 +18,7 @@ import keras
 import models  # noqa: F401  (registers the custom cells and layers before any model is loaded)
 from gallery.config import RunConfig
 from gallery.errors import UsageError
+from gallery.statistics import wilson_interval
 
 CONFIG = "config.json"
 METRICS = "metrics.json"
@@ -98,11 +99,20 @@ def write_metrics(
     higher_is_better: bool,
     parameters: int,
     train_seconds: float,
+    primary_count: int | None = None,
     **metrics: Any,
 ) -> dict[str, Any]:
-    """metrics.json with the `primary` entry every application shares, plus the app's own metrics."""
+    """metrics.json with the `primary` entry every application shares, plus the app's own metrics.
+
+    `primary_count`: the test items a share-of-items figure (an accuracy) was measured on; the entry then also
+    holds them and the figure's 95% Wilson interval, so a small test set's figure carries its uncertainty.
+    """
+    primary = {"name": primary_name, "value": float(primary_value), "higher_is_better": bool(higher_is_better)}
+    if primary_count:
+        successes = round(float(primary_value) * primary_count)
+        primary.update(count=int(primary_count), interval95=list(wilson_interval(successes, int(primary_count))))
     payload = {
-        "primary": {"name": primary_name, "value": float(primary_value), "higher_is_better": bool(higher_is_better)},
+        "primary": primary,
         "parameters": int(parameters),
         "train_seconds": float(train_seconds),
         **metrics,

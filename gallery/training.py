@@ -282,6 +282,7 @@ class Primary:
     name: str
     value: float
     higher_is_better: bool
+    count: int | None = None  # the test items an accuracy is a share of: metrics.json then holds its 95% interval
 
 
 def write_finished_run(
@@ -322,6 +323,7 @@ def write_finished_run(
         primary_name=primary.name,
         primary_value=primary.value,
         higher_is_better=primary.higher_is_better,
+        primary_count=primary.count,
         parameters=model.count_params(),
         train_seconds=result.seconds,
         epochs=result.epochs,

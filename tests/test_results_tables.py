@@ -52,6 +52,14 @@ def test_a_hand_edited_figure_is_caught(monkeypatch):
     assert render_readmes.rendered(edited, {"toy": _record(0.5)}) != edited
 
 
+def test_an_accuracy_with_an_interval_shows_it(monkeypatch):
+    monkeypatch.setitem(tables.TABLES, "toy", tables.Table((tables.Row("toy", "hello demo", format="percent"),)))
+    record = _record(0.5)
+    record["metrics"]["primary"]["interval95"] = [0.2366, 0.7634]
+    filled = render_readmes.rendered("<!-- results: toy -->\n<!-- end results -->", {"toy": record})
+    assert "| **50.0%** (23.7% to 76.3%) |" in filled
+
+
 def test_a_table_naming_a_missing_record_or_table_is_an_error(monkeypatch):
     monkeypatch.setitem(tables.TABLES, "toy", tables.Table((tables.Row("absent", "x"),)))
     with pytest.raises(ValueError, match="names record 'absent'"):

@@ -72,7 +72,8 @@ def train_and_evaluate(config: CaptioningConfig, run_dir: Path) -> dict[str, Any
         for group, scores in metrics.items()
     ]
     if synthetic:
-        primary = training.Primary("semantic accuracy (seen combinations)", metrics["seen"]["semantic_accuracy"], True)
+        seen = metrics["seen"]["semantic_accuracy"]
+        primary = training.Primary("semantic accuracy (seen combinations)", seen, True, len(splits["test_seen"].images))
     else:
         primary = training.Primary("BLEU-4", metrics["test"]["bleu4"], True)
     print(f"captioned test images: {run_dir / 'captions.png'}")

@@ -86,7 +86,7 @@ def train_and_evaluate(config: KeywordsConfig, run_dir: Path) -> dict[str, Any]:
         config,
         model,
         result,
-        training.Primary("test accuracy", accuracy, higher_is_better=True),
+        training.Primary("test accuracy", accuracy, higher_is_better=True, count=int(true.size)),
         curve_title=f"keywords: {config.architecture()}, {config.pool} pooling",
         curve_keys=("loss", "val_loss", "accuracy", "val_accuracy"),
         showcase=runs.Showcase(

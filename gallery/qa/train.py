@@ -95,7 +95,7 @@ def train_task(config: QAConfig, task: int, run_dir: Path) -> dict[str, Any]:
         config,
         model,
         result,
-        training.Primary("test accuracy", accuracy, higher_is_better=True),
+        training.Primary("test accuracy", accuracy, higher_is_better=True, count=len(data.test)),
         curve_title=f"qa task {task}: {config.architecture()}",
         curve_keys=("loss", "val_loss", "accuracy", "val_accuracy"),
         showcase=runs.Showcase(texts=[("test questions", "\n\n".join(samples))], images=images),
