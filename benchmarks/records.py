@@ -30,7 +30,8 @@ def _git(*args: str) -> str:
 
 def commit() -> tuple[str, bool]:
     """The checked-out commit and whether tracked files differ from it (a measurement of uncommitted code)."""
-    changed = _git("status", "--porcelain", "--untracked-files=no")
+    # Records written by earlier measurements of the same session are results, not code: they do not count.
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/results")
     return _git("rev-parse", "--short=12", "HEAD") or "unknown", bool(changed)
 
 
