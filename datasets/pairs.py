@@ -9,7 +9,8 @@ words; its vocabulary is a plain list of strings (saved as JSON by the app), wit
     read_tsv("spa.txt", reverse=True)           # Anki/Tatoeba: source<TAB>target[<TAB>attribution]
     tfds_pairs("ted_hrlr_translate/pt_to_en")   # downloads on first use, unless mocked in tests
 
-The number data is split by number: a test number never appears in training, in any wording.
+The number data is split by number: a test number never appears in training, in any wording. Sentence pairs are
+split by groups of shared sentences: a test sentence, source or target, never appears in training.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from datasets.pair_splits import grouped_split
 
 PAD, UNK, START, END = 0, 1, 2, 3
 RESERVED = ["", "[UNK]", "[start]", "[end]"]
@@ -179,20 +182,16 @@ def split_pairs(
     validation_fraction: float = 0.05,
     seed: int = SPLIT_SEED,
 ) -> tuple[list[Pair], list[Pair], list[Pair]]:
-    """A seeded shuffle, then test, then validation (a fraction of what is left), then train."""
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    shuffled = [pairs[i] for i in order]
-    test_count = max(1, round(len(shuffled) * test_fraction))
-    rest = shuffled[test_count:]
-    validation_count = max(1, round(len(rest) * validation_fraction))
-    if len(rest) - validation_count < 1:
-        raise ValueError(f"{len(pairs)} pairs are too few to split into train, validation and test")
-    return rest[validation_count:], rest[:validation_count], shuffled[:test_count]
+    """About 10% test, then 5% of the rest validation, the rest train, with no sentence on two sides: pairs that
+    share a standardised source or target sentence stay together (see `datasets.pair_splits`)."""
+    return grouped_split(
+        pairs, standardize, test_fraction=test_fraction, validation_fraction=validation_fraction, seed=seed
+    )
 
 
 def tsv_pairs(path: Path | str, *, reverse: bool = False, max_words: int = 10) -> PairSplits:
-    """A TSV file's pairs with at most `max_words` words on each side, split 90/10 (and validation from the 90)."""
+    """A TSV file's pairs with at most `max_words` words on each side, split 90/10 (and validation from the 90) with
+    no sentence on both sides."""
     pairs, skipped = read_tsv(path, reverse)
     kept = short_pairs(pairs, max_words)
     if not kept:

@@ -6,21 +6,31 @@ import math
 import time
 
 import numpy as np
-import sacrebleu
+from sacrebleu.metrics import BLEU, CHRF
 
 from datasets.pairs import Tokenizer
 from gallery.translation.decoding import Translator
+
+# force=True: both sides are the standardised text on purpose (punctuation split off, as the model writes it),
+# which sacrebleu would otherwise take for forgotten detokenisation and warn about on every evaluation.
+_BLEU, _CHRF = BLEU(force=True), CHRF()
+
+
+def signatures() -> dict[str, str]:
+    """sacrebleu's signatures of the BLEU and chrF that `corpus_scores` computes (one reference per sentence), so
+    a score can be set beside another computed the same way."""
+    _BLEU.corpus_score(["a"], [["a"]])
+    _CHRF.corpus_score(["a"], [["a"]])
+    return {"bleu": _BLEU.get_signature().format(), "chrf": _CHRF.get_signature().format()}
 
 
 def corpus_scores(hypotheses: list[str], references: list[str]) -> dict[str, float]:
     """sacrebleu corpus BLEU and chrF, and the fraction of exact matches, on standardised text."""
     if not hypotheses:
         return {"bleu": 0.0, "chrf": 0.0, "exact_match": 0.0, "count": 0}
-    # force=True: both sides are the standardised text on purpose (punctuation split off, as the model writes it),
-    # which sacrebleu would otherwise take for forgotten detokenisation and warn about on every evaluation.
     return {
-        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references], force=True).score),
-        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score),
+        "bleu": float(_BLEU.corpus_score(hypotheses, [references]).score),
+        "chrf": float(_CHRF.corpus_score(hypotheses, [references]).score),
         "exact_match": float(np.mean([h == r for h, r in zip(hypotheses, references)])),
         "count": len(hypotheses),
     }

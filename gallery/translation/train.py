@@ -12,7 +12,7 @@ from gallery import runs, training
 from gallery.translation.config import TranslationConfig
 from gallery.translation.data import VOCABULARY_FILE, encode_pairs, fit_tokenizers, load_pairs
 from gallery.translation.decoding import Translator
-from gallery.translation.metrics import ValidationExactMatch, evaluate, markdown_table
+from gallery.translation.metrics import ValidationExactMatch, evaluate, markdown_table, signatures
 from gallery.translation.model import build_model, initialise_output_bias
 from gallery.translation.plots import attention_heatmaps
 
@@ -43,7 +43,7 @@ def headline(evaluation: dict, test_pairs: int, beam: int) -> str:
             f"; beam {beam}: BLEU {scores['bleu']:.2f}, chrF {scores['chrf']:.2f}, "
             f"exact match {scores['exact_match']:.4f}"
         )
-    return line
+    return f"{line} (sacreBLEU {signatures()['bleu']})"
 
 
 def write_samples(run_dir: Path, test_pairs: list[tuple[str, str]], evaluation: dict) -> dict[str, Any]:
@@ -138,6 +138,7 @@ def train_and_evaluate(config: TranslationConfig, run_dir: Path) -> dict[str, An
         test_chrf=greedy["scores"]["chrf"],
         test_exact_match=greedy["scores"]["exact_match"],
         decoding=decoding,
+        sacrebleu_signatures=signatures(),
         by_source_length=by_length,
         data=data.description,
         pairs={"train": len(data.train), "validation": len(data.validation), "test": len(data.test)},

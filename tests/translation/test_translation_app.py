@@ -36,6 +36,8 @@ def test_smoke_run_writes_a_complete_run_folder(smoke_run):
     assert metrics["primary"]["name"] == "test BLEU (greedy)" and metrics["primary"]["higher_is_better"]
     assert 0.0 <= metrics["test_exact_match"] <= 1.0 and 0.0 <= metrics["test_bleu"] <= 100.0
     assert set(metrics["decoding"]) == {"greedy", "beam_2"}
+    assert metrics["sacrebleu_signatures"]["bleu"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|")
+    assert metrics["sacrebleu_signatures"]["chrf"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|")
     assert sum(row["count"] for row in metrics["by_source_length"]) == metrics["pairs"]["test"] == 40
     vocabulary = json.loads((run_dir / "vocabulary.json").read_text())
     assert vocabulary["source"][:4] == ["", "[UNK]", "[start]", "[end]"] and "hundred" in vocabulary["source"]

@@ -3,6 +3,7 @@
 import pytest
 
 from datasets import pairs
+from datasets.pair_splits import sentence_groups, shared_sentences
 from datasets.pairs import END, PAD, START, UNK, Tokenizer
 from gallery.translation.config import TranslationConfig
 from gallery.translation.data import load_pairs
@@ -85,6 +86,29 @@ def test_tsv_split_is_seeded_and_filters_long_pairs(tmp_path):
     assert capped.train == data.train[:50] and capped.test == data.test
 
 
+def test_pairs_sharing_a_sentence_stay_on_one_side():
+    # "Go." has two translations, and "Vete." translates two sentences: the four pairs form one group.
+    chained = [("Go.", "Ve."), ("Go.", "Vete."), ("Leave!", "vete ."), ("Hi.", "Hola.")]
+    assert sentence_groups(chained, pairs.standardize) == [[0, 1, 2], [3]]
+    # Many translations of a few sentences, many unique pairs: no split shares a sentence with another.
+    pairs_list = [(f"sentence {i % 30}", f"frase {i}") for i in range(120)]
+    pairs_list += [(f"line {i}", f"línea {i}") for i in range(300)]
+    train, validation, test = pairs.split_pairs(pairs_list)
+    assert sorted(train + validation + test) == sorted(pairs_list)
+    assert abs(len(test) - 42) <= 4
+    for first, second in [(train, test), (train, validation), (validation, test)]:
+        assert not shared_sentences(first, second, pairs.standardize)
+    # The same seed deals the same groups.
+    assert pairs.split_pairs(pairs_list)[2] == test
+    # A case or punctuation-spacing variant of a sentence counts as the same sentence.
+    assert shared_sentences([("Go.", "a")], [("go .", "b")], pairs.standardize) == {"go ."}
+
+
+def test_too_few_groups_to_split_is_a_clear_error():
+    with pytest.raises(ValueError, match="too few to split"):
+        pairs.split_pairs([("Go.", f"Ve {i}.") for i in range(50)])
+
+
 def test_tokenizer_keeps_accents_and_spanish_punctuation():
     tokenizer = Tokenizer.fit(["¿Dónde está el niño?", "¡Hola, señor!"])
     assert tokenizer.vocabulary[:4] == ["", "[UNK]", "[start]", "[end]"]
@@ -161,6 +185,9 @@ def test_spanish_english_pairs_from_the_shared_data():
     kept = len(data.train) + len(data.validation) + len(data.test)
     assert kept + data.dropped_long == 118964
     assert abs(len(data.test) / kept - 0.1) < 0.001
+    # Several translations of one sentence share a group: no sentence, either language, crosses the splits.
+    for first, second in [(data.train, data.test), (data.train, data.validation), (data.validation, data.test)]:
+        assert not shared_sentences(first, second, pairs.standardize)
     assert all(max(len(a.split()), len(b.split())) <= 10 for a, b in data.test)
     # Spanish is the source after --reverse, accents and inverted marks intact.
     assert any(source.startswith("¿") and "ó" in source for source, _ in data.test)
