@@ -2,6 +2,11 @@
 
 A row names a record and the metric of it to show; the published anchor beside it is a citation (the paper's figure
 and its protocol), not a measurement, so it is written here. Every figure of the gallery comes from the record.
+
+An accuracy is shown with its 95% interval: the one the record stores (`interval`, for the primary metric its
+`interval95`), else the Wilson interval of the value over the record's count of test items (`count`), for records
+written before intervals were stored. A figure from several runs (a primary metric with a `range`) is shown with the
+lowest and highest of them instead.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import records
+
+from gallery.statistics import wilson_interval
 
 FORMATS = {
     "percent": lambda value: f"{100 * value:.1f}%",
@@ -26,6 +33,8 @@ class Row:
     metric_name: str = ""  # default: the record's primary metric name
     format: str = "plain"
     anchor: str = "-"
+    interval: str = ""  # a [low, high] the record stores (default for the primary metric: its interval95)
+    count: str = ""  # the test items an accuracy is a share of, to derive its interval when none is stored
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,25 @@ def _duration(seconds: float | None) -> str:
     if hours:
         return f"{hours} h {minutes:02d} min"
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+def _bounds(row: Row, record: dict, value: float) -> str:
+    """ " (a to b)" for an accuracy's 95% interval, " (range a to b over N runs)" for several runs' figure, or ""."""
+    if row.format != "percent":
+        return ""
+    show = FORMATS[row.format]
+    primary = row.metric == "metrics.primary.value"
+    spread = records.value_at(record, "metrics.primary.range") if primary else None
+    if spread:
+        runs = records.value_at(record, "metrics.primary.runs")
+        return f" (range {show(spread[0])} to {show(spread[1])}" + (f" over {runs} runs)" if runs else ")")
+    interval = records.value_at(record, row.interval or ("metrics.primary.interval95" if primary else ""))
+    if not interval and row.count:
+        count = records.value_at(record, row.count)
+        if not count:
+            raise ValueError(f"record {row.record!r} has no count at {row.count}")
+        interval = wilson_interval(round(value * count), int(count))
+    return f" ({show(interval[0])} to {show(interval[1])})" if interval else ""
 
 
 def render(table: Table, all_records: dict) -> str:
@@ -64,10 +92,7 @@ def render(table: Table, all_records: dict) -> str:
         if record.get("provenance"):
             mark, transcribed = " †", True
         commit = record["commit"][:7] + (" (uncommitted changes)" if record["dirty"] else "")
-        figure = f"**{FORMATS[row.format](value)}**"
-        interval = records.value_at(record, "metrics.primary.interval95")
-        if row.metric == "metrics.primary.value" and interval and row.format == "percent":
-            figure += f" ({FORMATS[row.format](interval[0])} to {FORMATS[row.format](interval[1])})"
+        figure = f"**{FORMATS[row.format](value)}**" + _bounds(row, record, value)
         cells = [
             row.label + mark,
             name,
@@ -95,14 +120,23 @@ CAPTIONING = (
         metric="metrics.test.unseen.semantic_accuracy",
         metric_name="semantic accuracy (held-out combinations)",
         format="percent",
+        interval="metrics.test.unseen.semantic_accuracy_interval95",
+        # Both test groups hold --test-images scenes: the seen group's count is the held-out group's.
+        count="metrics.primary.count",
     ),
-    Row("captioning-full", "captioning, full preset, 2,000 seen-combination scenes", format="percent"),
+    Row(
+        "captioning-full",
+        "captioning, full preset, 2,000 seen-combination scenes",
+        format="percent",
+        count="metrics.test_scenes_per_group",
+    ),
     Row(
         "captioning-full",
         "captioning, full preset, 2,000 held-out-combination scenes",
         metric="metrics.held_out_semantic_accuracy",
         metric_name="semantic accuracy (held-out combinations)",
         format="percent",
+        count="metrics.test_scenes_per_group",
     ),
 )
 LANGUAGE_MODEL = (
@@ -120,6 +154,7 @@ KEYWORDS = (
         "keywords-fsdd-full",
         "keywords, FSDD digits, official split (the same speakers on both sides)",
         format="percent",
+        count="metrics.test_clips",
     ),
 )
 TRANSLATION = (

@@ -8,7 +8,9 @@ Sources (`load(source, ...)`):
   by Speech Commands' `validation_list.txt`/`testing_list.txt` when present, else by speaker (the file name up to
   the first `_`), 80/10/10 by checksum.
 - `fsdd:DIR`: the Free Spoken Digit Dataset, `<digit>_<speaker>_<index>.wav`; official split: index 0-4 is test.
-  Index 5-9 is held out for validation (early stopping), the rest trains.
+  Index 5-9 is held out for validation (early stopping), the rest trains. The official split has every speaker on
+  both sides; `test_speaker` holds one speaker out instead: all of that speaker's recordings are the test split,
+  the other speakers' index 0-4 validates and their index 5-49 trains, so the test voice is never heard.
 - `tfds:speech_commands` and `tfds:spoken_digit` through tensorflow-datasets (downloads on first use).
 
 Every split holds (clip, label) pairs with clips of at most one second at 16 kHz: in memory as `Clips` (NumPy, any
@@ -171,34 +173,68 @@ def _bundle_from_buckets(buckets, names, source) -> SpeechBundle:
     return SpeechBundle(names, splits["train"], splits["validation"], splits["test"], source)
 
 
-def fsdd_split(file_name: str) -> tuple[str, str, int, str]:
-    """(digit, speaker, index, split) of an FSDD file name; index 0-4 is test, 5-9 validation, 10-49 train."""
+def fsdd_split(file_name: str, test_speaker: str | None = None) -> tuple[str, str, int, str]:
+    """(digit, speaker, index, split) of an FSDD file name.
+
+    Official split (no `test_speaker`): index 0-4 is test, 5-9 validation, 10-49 train. With a held-out
+    `test_speaker`: every recording of that speaker is test; of the others, index 0-4 validates and the rest trains.
+    """
     match = FSDD_NAME.match(file_name)
     if not match:
         raise DataSourceError(f"{file_name!r} is not an FSDD name <digit>_<speaker>_<index>.wav")
-    digit, speaker, index = match.group(1), match.group(2), int(match.group(3))
-    split = "test" if index < 5 else "validation" if index < 10 else "train"
+    digit, speaker, index = match.group(1), match.group(2).lower(), int(match.group(3))
+    if test_speaker is None:
+        split = "test" if index < 5 else "validation" if index < 10 else "train"
+    elif speaker == test_speaker.lower():
+        split = "test"
+    else:
+        split = "validation" if index < 5 else "train"
     return digit, speaker, index, split
 
 
-def fsdd(root: Path | str) -> SpeechBundle:
-    """The Free Spoken Digit Dataset from its folder (or its `recordings/` subfolder), 8 kHz resampled to 16 kHz."""
+def fsdd_speakers(root: Path | str) -> list[str]:
+    """The speakers of an FSDD folder (or its `recordings/` subfolder), sorted; names that are not FSDD's are
+    skipped here (`fsdd` refuses them)."""
+    files = _wav_files(_fsdd_recordings(root))
+    return sorted({match.group(2).lower() for match in map(FSDD_NAME.match, (p.name for p in files)) if match})
+
+
+def _fsdd_recordings(root: Path | str) -> Path:
     root = Path(root)
     recordings = root / "recordings" if (root / "recordings").is_dir() else root
     if not recordings.is_dir():
         raise DataSourceError(f"--data fsdd:{root}: no such folder; point it at the FSDD folder or its recordings/")
+    return recordings
+
+
+def fsdd(root: Path | str, test_speaker: str | None = None) -> SpeechBundle:
+    """The Free Spoken Digit Dataset from its folder (or its `recordings/` subfolder), 8 kHz resampled to 16 kHz;
+    the official split, or with `test_speaker` that speaker held out as the whole test split."""
+    recordings = _fsdd_recordings(root)
     files = _wav_files(recordings)
     if not files:
         raise DataSourceError(f"--data fsdd:{root} holds no .wav files named <digit>_<speaker>_<index>.wav")
+    if test_speaker is not None:
+        speakers = fsdd_speakers(recordings)
+        if test_speaker.lower() not in speakers:
+            raise DataSourceError(
+                f"--test-speaker {test_speaker}: no such speaker in fsdd:{root}; choose one of: {', '.join(speakers)}"
+            )
+        if len(speakers) < 2:
+            raise DataSourceError(f"fsdd:{root} has one speaker only; holding it out would leave nothing to train on")
     names = [str(digit) for digit in range(10)]
     buckets: dict[str, tuple[list, list, list]] = {split: ([], [], []) for split in SPLITS}
     for path in files:
-        digit, _, _, split = fsdd_split(path.name)
+        digit, _, _, split = fsdd_split(path.name, test_speaker)
         clips, labels, file_names = buckets[split]
         clips.append(_clip_for_training(path))
         labels.append(int(digit))
         file_names.append(path.name)
-    return _bundle_from_buckets(buckets, names, f"fsdd:{root}")
+    source = f"fsdd:{root}" + (f" (held-out speaker {test_speaker.lower()})" if test_speaker is not None else "")
+    bundle = _bundle_from_buckets(buckets, names, source)
+    if test_speaker is not None:
+        bundle.notes["test_speaker"] = test_speaker.lower()
+    return bundle
 
 
 # --- tensorflow-datasets -------------------------------------------------------------------------------------
@@ -261,14 +297,19 @@ def tfds_source(name: str) -> SpeechBundle:
     raise DataSourceError(f"unknown tfds source tfds:{name}; choose one of: tfds:{', tfds:'.join(TFDS_SOURCES)}")
 
 
-def load(source: str, *, per_class: dict[str, int] | None = None, seed: int = 0) -> SpeechBundle:
-    """A source named as on the command line: `synthetic`, a folder, `fsdd:DIR` or `tfds:NAME`."""
+def load(
+    source: str, *, per_class: dict[str, int] | None = None, seed: int = 0, test_speaker: str | None = None
+) -> SpeechBundle:
+    """A source named as on the command line: `synthetic`, a folder, `fsdd:DIR` or `tfds:NAME`; `test_speaker`
+    (FSDD only) holds that speaker out as the test split."""
+    if test_speaker is not None and not source.startswith("fsdd:"):
+        raise DataSourceError(f"--test-speaker is for --data fsdd:DIR only, not --data {source}")
     if source in ("default", "synthetic"):
         from datasets import synthetic_keywords  # it builds on this module's types
 
         return synthetic_keywords.synthetic(per_class or {"train": 300, "validation": 40, "test": 60}, seed)
     if source.startswith("fsdd:"):
-        return fsdd(source[len("fsdd:") :])
+        return fsdd(source[len("fsdd:") :], test_speaker)
     if source.startswith("tfds:"):
         return tfds_source(source[len("tfds:") :])
     return folder(source)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from datasets import scene_grammar
 from gallery.captioning.captioner import Captioner
 from gallery.captioning.config import CaptioningConfig
 from gallery.captioning.data import Split
+from gallery.statistics import wilson_interval
 
 
 def bleu_scores(hypotheses: list[str], references: list[list[str]]) -> dict[str, float]:
@@ -23,15 +26,21 @@ def bleu_scores(hypotheses: list[str], references: list[list[str]]) -> dict[str,
     }
 
 
-def semantic_scores(hypotheses: list[str], scenes: list) -> dict[str, float]:
+def semantic_scores(hypotheses: list[str], scenes: list) -> dict[str, Any]:
+    """The shares of captions right, truthful and parsed; the right ones' count and 95% Wilson interval (a test
+    group of a thousand scenes leaves about three points either side at 90%); and accuracy by number of shapes."""
     checks = [scene_grammar.check_caption(text, scene) for scene, text in zip(scenes, hypotheses)]
     count = max(1, len(checks))
+    correct = sum(check.correct for check in checks)
     by_shapes = {}
     for shapes in sorted({len(scene.objects) for scene in scenes}):
         group = [check.correct for check, scene in zip(checks, scenes) if len(scene.objects) == shapes]
         by_shapes[str(shapes)] = sum(group) / len(group)
     return {
-        "semantic_accuracy": sum(check.correct for check in checks) / count,
+        "semantic_accuracy": correct / count,
+        "semantic_correct": correct,
+        "count": len(checks),
+        "semantic_accuracy_interval95": list(wilson_interval(correct, count)),
         "truthful": sum(check.truthful for check in checks) / count,
         "parsed": sum(check.parsed for check in checks) / count,
         # Relations only appear with two or more shapes, so this separates naming shapes from placing them.

@@ -55,7 +55,11 @@ def train_and_evaluate(config: CaptioningConfig, run_dir: Path) -> dict[str, Any
     for group, scores in metrics.items():
         line = f"test {group} (greedy): " + "  ".join(f"BLEU-{n} {scores[f'bleu{n}']:.1f}" for n in (1, 2, 3, 4))
         if "semantic_accuracy" in scores:
-            line += f"  semantic accuracy {scores['semantic_accuracy']:.1%} (truthful {scores['truthful']:.1%})"
+            low, high = scores["semantic_accuracy_interval95"]
+            line += (
+                f"  semantic accuracy {scores['semantic_accuracy']:.1%} ({low:.1%} to {high:.1%}, "
+                f"{scores['count']} scenes; truthful {scores['truthful']:.1%})"
+            )
         print(line)
 
     runs.write_json(run_dir / VOCABULARY_FILE, vocabulary.words)

@@ -47,6 +47,11 @@ class KeywordsConfig(RunConfig):
     epochs: int = override("epochs", 10)
     patience: int = override("patience", 6)
     data: str = override("data", "synthetic")
+    test_speaker: str = option(
+        "",
+        "with --data fsdd:DIR, hold this speaker out: all their recordings test, the other speakers train and "
+        "validate; empty: FSDD's official split, every speaker on both sides",
+    )
     pool: str = option("attention", "how the frames become one vector: last state, mean, attention", choices=POOLINGS)
     mel_bins: int = option(40, "log-mel filters", minimum=4)
     mfccs: int = option(0, "MFCCs kept from the log-mel frames (0 = use log-mel energies)", minimum=0)
@@ -71,6 +76,8 @@ class KeywordsConfig(RunConfig):
             raise UsageError(f"--mfccs {self.mfccs} cannot exceed --mel-bins {self.mel_bins}")
         if self.hop_ms > self.frame_ms:
             raise UsageError(f"--hop-ms {self.hop_ms} must not exceed --frame-ms {self.frame_ms}")
+        if self.test_speaker and not self.data.startswith("fsdd:"):
+            raise UsageError(f"--test-speaker is for --data fsdd:DIR only, not --data {self.data}")
         if self.frame_ms > 256:
             raise UsageError(f"--frame-ms {self.frame_ms} is longer than a phoneme; use at most 256")
 

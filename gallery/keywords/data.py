@@ -14,15 +14,18 @@ from gallery.errors import UsageError
 from gallery.keywords.config import KeywordsConfig
 
 
-def load_bundle(source: str, per_class: dict[str, int] | None = None, seed: int = 0) -> speech.SpeechBundle:
-    """A source named as on the command line; one it cannot read is a user error."""
+def load_bundle(
+    source: str, per_class: dict[str, int] | None = None, seed: int = 0, test_speaker: str = ""
+) -> speech.SpeechBundle:
+    """A source named as on the command line (an FSDD one with a held-out `test_speaker` when given); one it cannot
+    read is a user error."""
     if source.startswith("tfds:") and not (installed("tensorflow") and installed("tensorflow_datasets")):
         raise UsageError(
             f"--data {source} is read through tensorflow-datasets, which is not installed here; "
             "install it with TensorFlow (pip install -e .) or use a folder of WAVs or fsdd:DIR"
         )
     try:
-        return speech.load(source, per_class=per_class, seed=seed)
+        return speech.load(source, per_class=per_class, seed=seed, test_speaker=test_speaker or None)
     except DataSourceError as error:
         raise UsageError(str(error)) from None
 
@@ -62,7 +65,7 @@ class KeywordBatches:
 
 def keyword_batches(config: KeywordsConfig) -> KeywordBatches:
     """The configured source, its training clips augmented afresh every epoch."""
-    bundle = load_bundle(config.data, config.clips_per_class(), config.seed)
+    bundle = load_bundle(config.data, config.clips_per_class(), config.seed, config.test_speaker)
     augmentation = None
     if config.augment:
         augmentation = SYNTHETIC_AUGMENTATION if bundle.synthetic else REAL_AUGMENTATION

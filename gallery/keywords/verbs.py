@@ -14,7 +14,7 @@ from gallery import runs
 from gallery.cli import Verb
 from gallery.errors import UsageError
 from gallery.keywords.data import load_bundle
-from gallery.keywords.metrics import predict_batches
+from gallery.keywords.metrics import accuracy_with_interval, predict_batches
 
 # A clip longer than this goes to `listen`; up to it, `predict` keeps the loudest second.
 PREDICT_MAX_SECONDS = 2.0
@@ -143,12 +143,17 @@ def _configure_evaluate(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
 
 
-def evaluate_command(args: argparse.Namespace) -> int:
-    """Accuracy of a trained run on another source: data labels the model lacks count as `_unknown_`."""
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-    bundle = load_bundle(args.data)
-    model, labels = load_trained(args.run)
+def evaluate_run(run: str, data: str, split: str = "all", batch_size: int = 64) -> dict[str, object]:
+    """Accuracy of a trained run on another source, with its 95% Wilson interval: data labels the model lacks count
+    as `_unknown_` (when the model has it; else they are left out).
+
+    Returns `all` (every mapped clip) and, when the source has keywords, `keywords` (their clips alone), each
+    `accuracy_with_interval`'s dict, and `per_label` ({model label: (clips, accuracy)}).
+    """
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    bundle = load_bundle(data)
+    model, labels = load_trained(run)
     mapping = {}
     for index, name in enumerate(bundle.labels):
         if name in labels:
@@ -156,29 +161,51 @@ def evaluate_command(args: argparse.Namespace) -> int:
         elif speech.UNKNOWN in labels:
             mapping[index] = labels.index(speech.UNKNOWN)
     if not mapping:
-        raise UsageError(f"none of the labels of {args.data} ({', '.join(bundle.labels[:5])}, ...) are the model's")
-    splits = [bundle.test] if args.split == "test" else [bundle.train, bundle.validation, bundle.test]
+        raise UsageError(f"none of the labels of {data} ({', '.join(bundle.labels[:5])}, ...) are the model's")
+    splits = [bundle.test] if split == "test" else [bundle.train, bundle.validation, bundle.test]
     probabilities, true = [], []
-    for split in splits:
-        p, t = predict_batches(model, ClipBatches(split.in_memory(), args.batch_size))
+    for part in splits:
+        p, t = predict_batches(model, ClipBatches(part.in_memory(), batch_size))
         probabilities.append(p)
         true.append(t)
     probabilities, data_labels = np.concatenate(probabilities), np.concatenate(true)
     keep = np.array([label in mapping for label in data_labels], bool)
+    if not keep.any():
+        raise UsageError(f"{data} has no clips of the model's labels in --split {split}")
     model_labels = np.array([mapping.get(int(label), -1) for label in data_labels])[keep]
     predicted = probabilities[keep].argmax(-1)
-    print(f"{args.data}: {keep.sum()} clips of {len(mapping)} labels, run {args.run}")
+    result: dict[str, object] = {
+        "clips": int(keep.sum()),
+        "labels": len(mapping),
+        "all": accuracy_with_interval(model_labels, predicted),
+    }
     keyword_mask = np.isin(model_labels, [labels.index(k) for k in speech.KEYWORDS if k in labels])
     if keyword_mask.any():
-        accuracy = np.mean(predicted[keyword_mask] == model_labels[keyword_mask])
-        print(
-            f"  keywords ({keyword_mask.sum()} clips of {', '.join(k for k in speech.KEYWORDS if k in labels)}): "
-            f"accuracy {accuracy:.4f}"
-        )
-    print(f"  all mapped clips: accuracy {np.mean(predicted == model_labels):.4f}")
-    for index in sorted(set(model_labels)):
-        rows = model_labels == index
-        print(f"    {labels[index]:<10} {rows.sum():4d} clips  accuracy {np.mean(predicted[rows] == index):.3f}")
+        result["keywords"] = accuracy_with_interval(model_labels[keyword_mask], predicted[keyword_mask])
+        result["keyword_names"] = [k for k in speech.KEYWORDS if k in labels]
+    result["per_label"] = {
+        labels[index]: (int((model_labels == index).sum()), float(np.mean(predicted[model_labels == index] == index)))
+        for index in sorted(set(model_labels.tolist()))
+    }
+    return result
+
+
+def _with_interval(scored: dict) -> str:
+    low, high = scored["interval95"]
+    counted = f"{scored['correct']}/{scored['count']}"
+    return f"accuracy {scored['accuracy']:.4f} (95% interval {low:.4f} to {high:.4f}; {counted})"
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Accuracy of a trained run on another source, each with its 95% interval (the sets are often small)."""
+    result = evaluate_run(args.run, args.data, args.split, args.batch_size)
+    print(f"{args.data}: {result['clips']} clips of {result['labels']} labels, run {args.run}")
+    if "keywords" in result:
+        scored = result["keywords"]
+        print(f"  keywords ({scored['count']} clips of {', '.join(result['keyword_names'])}): {_with_interval(scored)}")
+    print(f"  all mapped clips: {_with_interval(result['all'])}")
+    for label, (clips, accuracy) in result["per_label"].items():
+        print(f"    {label:<10} {clips:4d} clips  accuracy {accuracy:.3f}")
     return 0
 
 

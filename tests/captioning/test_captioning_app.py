@@ -21,6 +21,7 @@ from gallery.captioning.data import VOCABULARY_FILE, grounded_word_groups
 from gallery.captioning.metrics import bleu_scores, semantic_scores
 from gallery.captioning.model import build_encoder, build_model, colour_view, shape_view
 from gallery.cli import run_cli
+from gallery.statistics import wilson_interval
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -44,6 +45,13 @@ def test_smoke_run_writes_a_finished_run(smoke_run):
         assert set(group) >= {"bleu1", "bleu2", "bleu3", "bleu4", "semantic_accuracy", "truthful", "parsed"}
         assert 0.0 <= group["semantic_accuracy"] <= 1.0
     samples = json.loads((run_dir / "test_captions.json").read_text())
+    for name, group in metrics["test"].items():
+        # Both groups, the held-out combinations too, carry the interval of their accuracy, counted from the captions.
+        right = sum(sample["correct"] for sample in samples if sample["group"] == f"test_{name}")
+        assert group["count"] == 16 and group["semantic_correct"] == right
+        assert group["semantic_accuracy"] == pytest.approx(right / 16)
+        assert group["semantic_accuracy_interval95"] == pytest.approx(list(wilson_interval(right, 16)))
+    assert metrics["primary"]["interval95"] == pytest.approx(metrics["test"]["seen"]["semantic_accuracy_interval95"])
     assert {sample["group"] for sample in samples} == {"test_seen", "test_unseen"}
     showcase = json.loads((run_dir / "showcase.json").read_text())
     assert all((run_dir / image["path"]).is_file() for image in showcase["images"])
@@ -197,6 +205,8 @@ def test_metrics_reward_right_captions_and_punish_wrong_ones():
     scores = semantic_scores(right, data.test_seen.scenes)
     assert scores["semantic_accuracy"] == 1.0
     assert set(scores["semantic_accuracy_by_shapes"].values()) == {1.0}
+    assert scores["semantic_correct"] == scores["count"] == 8
+    assert scores["semantic_accuracy_interval95"] == pytest.approx([wilson_interval(8, 8)[0], 1.0])
     assert semantic_scores(wrong, data.test_seen.scenes)["semantic_accuracy"] < 0.5
     assert bleu_scores(wrong, references)["bleu4"] < 60
 

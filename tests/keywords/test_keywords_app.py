@@ -14,7 +14,8 @@ from gallery.cli import run_cli
 from gallery.keywords import APP
 from gallery.keywords.config import KeywordsConfig
 from gallery.keywords.model import build_model
-from gallery.keywords.verbs import detections, sliding_windows
+from gallery.keywords.verbs import detections, evaluate_run, sliding_windows
+from gallery.statistics import wilson_interval
 
 
 def tone(seconds: float, frequency: float = 300.0, rate: int = 16000) -> np.ndarray:
@@ -87,6 +88,16 @@ def test_evaluate_maps_foreign_words_to_unknown(trained, tmp_path, capsys):
     assert run_cli(APP, ["evaluate", "--run", str(result.run_dir), "--data", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "6 clips of 2 labels" in out and "keywords (3 clips of" in out and "_unknown_" in out
+    scored = evaluate_run(str(result.run_dir), str(tmp_path))
+    right = round(sum(clips * accuracy for clips, accuracy in scored["per_label"].values()))
+    assert scored["all"]["count"] == 6 and scored["all"]["correct"] == right
+    assert scored["all"]["interval95"] == wilson_interval(right, 6)
+    low, high = scored["all"]["interval95"]
+    assert low <= scored["all"]["accuracy"] <= high and high - low > 0.3  # six clips say little
+    assert f"(95% interval {low:.4f} to {high:.4f}; {right}/6)" in out
+    assert (
+        scored["keywords"]["count"] == 3 and scored["keywords"]["interval95"][0] < scored["keywords"]["interval95"][1]
+    )
 
 
 def test_sliding_windows_and_detections():
@@ -147,6 +158,16 @@ def test_bad_data_and_options_give_status_2(tmp_path, capsys):
     assert "--hop-ms 40.0 must not exceed --frame-ms 32.0" in capsys.readouterr().err
     assert run_cli(APP, ["listen", str(tmp_path / "yes" / "a.wav"), "--run", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert run_cli(APP, ["--preset", "smoke", "--test-speaker", "theo"]) == 2
+    assert "--test-speaker is for --data fsdd:DIR only" in capsys.readouterr().err
+    recordings = tmp_path / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    for speaker in ("george", "theo"):
+        (recordings / f"1_{speaker}_0.wav").write_bytes(wav_bytes(tone(0.5)))
+    arguments = ["--preset", "smoke", "--data", f"fsdd:{tmp_path / 'fsdd'}", "--test-speaker", "bob"]
+    assert run_cli(APP, [*arguments, "--out", str(tmp_path / "fsdd_run")]) == 2
+    error = capsys.readouterr().err
+    assert error.strip().count("\n") == 0 and "choose one of: george, theo" in error
 
 
 def test_presets_count_epochs_and_the_demo_model_is_the_pooled_convolutional_one():
@@ -171,3 +192,22 @@ def test_command_line_exit_status_in_a_fresh_process(tmp_path):
     )
     assert process.returncode == 2
     assert process.stderr.strip().count("\n") == 0 and "not a readable WAV file" in process.stderr
+
+
+def test_the_held_out_speaker_benchmark_runs_every_fold_alike_and_records_mean_and_range(tmp_path):
+    import importlib
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    benchmark = importlib.import_module("keywords_fsdd_speakers")
+    commands = [benchmark.fold_command("fsdd:D", name, tmp_path, "full", 0, None) for name in ("theo", "lucas")]
+    assert [c[c.index("--test-speaker") + 1] for c in commands] == ["theo", "lucas"]
+    assert all(c[c.index("--preset") + 1] == "full" and c[c.index("--seed") + 1] == "0" for c in commands)
+    assert "--epochs" in benchmark.fold_command("fsdd:D", "theo", tmp_path, "smoke", 0, 1)
+    folds = {"a": {"accuracy": 0.9, "count": 500}, "b": {"accuracy": 0.7, "count": 500}}
+    metrics = benchmark.summary(folds)
+    assert metrics["primary"]["value"] == pytest.approx(0.8) and metrics["primary"]["range"] == [0.7, 0.9]
+    assert metrics["primary"]["runs"] == 2 and metrics["test_clips"] == 1000 and metrics["folds"] is folds
+    with pytest.raises(SystemExit) as refused:
+        benchmark.main(["--data", "synthetic", "--out", str(tmp_path / "new")])
+    assert refused.value.code == 2

@@ -178,6 +178,48 @@ def test_fsdd_naming_and_official_split(tmp_path):
         speech.fsdd(tmp_path)
 
 
+def _fsdd_folder(root: Path, speakers: tuple[str, ...], indices: tuple[int, ...]) -> Path:
+    recordings = root / "recordings"
+    recordings.mkdir()
+    for speaker in speakers:
+        for digit in range(10):
+            for index in indices:
+                write_pcm(recordings / f"{digit}_{speaker}_{index}.wav", tone(0.2, 8000), rate=8000)
+    return root
+
+
+def _speakers(split: speech.Split) -> set[str]:
+    return {name.split("_")[1] for name in split.clips.names}
+
+
+def test_fsdd_held_out_speaker_is_the_whole_test_split_and_nowhere_else(tmp_path):
+    speakers = ("george", "jackson", "theo")
+    _fsdd_folder(tmp_path, speakers, (0, 4, 5, 12))
+    assert speech.fsdd_speakers(tmp_path) == sorted(speakers)
+    for held_out in speakers:
+        bundle = speech.load(f"fsdd:{tmp_path}", test_speaker=held_out)
+        assert _speakers(bundle.test) == {held_out}
+        assert held_out not in _speakers(bundle.train) | _speakers(bundle.validation)
+        assert _speakers(bundle.train) == _speakers(bundle.validation) == set(speakers) - {held_out}
+        # All of the speaker's recordings test; the others' index 0-4 validates and 5 onwards trains.
+        assert bundle.sizes() == {"train": 2 * 10 * 2, "validation": 2 * 10 * 2, "test": 10 * 4}
+        assert {name.split("_")[2] for name in bundle.validation.clips.names} == {"0.wav", "4.wav"}
+        assert bundle.notes["test_speaker"] == held_out and held_out in bundle.source
+    assert speech.fsdd_split("3_Theo_2.wav", "theo")[3] == "test"
+    assert speech.fsdd_split("3_george_2.wav", "theo")[3] == "validation"
+    assert speech.fsdd_split("3_george_7.wav", "theo")[3] == "train"
+    official = speech.load(f"fsdd:{tmp_path}")
+    assert _speakers(official.test) == _speakers(official.train) == set(speakers)
+
+
+def test_fsdd_unknown_held_out_speaker_names_the_speakers(tmp_path):
+    _fsdd_folder(tmp_path, ("george", "theo"), (0, 7))
+    with pytest.raises(audio_files.DataSourceError, match=r"--test-speaker bob: .* choose one of: george, theo$"):
+        speech.load(f"fsdd:{tmp_path}", test_speaker="bob")
+    with pytest.raises(audio_files.DataSourceError, match="fsdd:DIR only"):
+        speech.load("synthetic", test_speaker="theo")
+
+
 def test_augmentation_is_seeded_and_silence_gets_noise():
     noises = speech_augment.noise_bank(count=5)
     word = tone(0.4)
@@ -276,3 +318,17 @@ def test_real_fsdd_split_counts():
     names = [path.name for path in (Path(root) / "fsdd" / "recordings").glob("*.wav")]
     splits = [speech.fsdd_split(name)[3] for name in names]
     assert splits.count("test") == 300 and len(names) == 3000
+
+
+def test_real_fsdd_held_out_speakers_never_cross_the_split():
+    root = os.environ.get("GALLERY_DATA_DIR")
+    if not root or not (Path(root) / "fsdd" / "recordings").is_dir():
+        pytest.skip("GALLERY_DATA_DIR with fsdd/ is not available")
+    names = [path.name for path in (Path(root) / "fsdd" / "recordings").glob("*.wav")]
+    speakers = speech.fsdd_speakers(Path(root) / "fsdd")
+    assert speakers == ["george", "jackson", "lucas", "nicolas", "theo", "yweweler"]
+    for held_out in speakers:
+        splits = [(speech.fsdd_split(name, held_out)[1], speech.fsdd_split(name, held_out)[3]) for name in names]
+        assert {speaker for speaker, split in splits if split == "test"} == {held_out}
+        assert all(speaker != held_out for speaker, split in splits if split != "test")
+        assert sum(split == "test" for _, split in splits) == 500

@@ -125,3 +125,43 @@ def test_tiny_shakespeare_from_the_shared_data():
     data = text.prepare(text.load_corpus(str(path)), "char", seq_len=100)
     assert len(data.vocabulary) == 65
     assert len(data.train_ids) == 1_003_854 and len(data.validation_ids) == 111_540
+    # nanoGPT's boundary, int(n * 0.9); windows of 100 score 111,500 of the 111,540 validation characters.
+    assert len(data.train_ids) == int(0.9 * (1_003_854 + 111_540))
+    assert data.validation_characters_covered(100) == 111_500
+
+
+def test_the_validation_figure_scores_every_validation_character_after_the_first_in_whole_windows(tmp_path):
+    """The protocol beside nanoGPT's: the last 10% of the characters validate; every one of them is a target except
+    the first (context only) and a remainder shorter than a window; each is predicted from the characters before
+    it in its own window (the state starts afresh each window); the figure is the mean nats over those targets."""
+    import keras
+
+    from gallery.language_model.config import LanguageModelConfig
+    from gallery.language_model.data import load
+    from gallery.language_model.model import build_model
+
+    rng = np.random.default_rng(0)
+    corpus = "".join(rng.choice(list("abcdefgh \n"), 2_345))
+    (tmp_path / "corpus.txt").write_text(corpus, encoding="utf-8")
+    config = LanguageModelConfig.from_preset("smoke", data=str(tmp_path / "corpus.txt"), seq_len=20, batch_size=4)
+    config.validation_steps = 0
+    batches = load(config)
+    boundary = int(len(corpus) * 0.9)
+    assert batches.vocabulary.decode(batches.data.validation_ids) == corpus[boundary:]
+    inputs, targets = batches.validation
+    windows = (len(corpus) - boundary - 1) // 20
+    assert targets.shape == (windows, 20) == inputs.shape
+    assert batches.vocabulary.decode(targets.reshape(-1)) == corpus[boundary + 1 : boundary + 1 + windows * 20]
+    assert batches.vocabulary.decode(inputs.reshape(-1)) == corpus[boundary : boundary + windows * 20]
+    assert batches.validation_tokens == batches.validation_characters == windows * 20
+
+    # What fit reports as val_loss (a last batch of 2 windows of 4 included) is the mean over those characters.
+    keras.utils.set_random_seed(0)
+    model = build_model(config, len(batches.vocabulary))
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    reported = model.evaluate(inputs, targets, batch_size=config.batch_size, verbose=0)
+    logits = np.concatenate([np.asarray(model(inputs[i : i + 1]), np.float64) for i in range(windows)])
+    log_probabilities = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -np.take_along_axis(log_probabilities, targets[..., None].astype(int), -1).mean()
+    assert windows % config.batch_size != 0
+    assert abs(reported - expected) < 1e-5 * expected

@@ -56,3 +56,40 @@ def test_loss_and_metrics_round_trip_through_their_config():
     for item in (FrameNLL(), FrameNLLMetric(), FrameAccuracy()):
         restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(item))
         assert type(restored) is type(item) and restored.name == item.name
+
+
+def test_the_reported_nll_is_every_test_frame_after_the_first_of_the_json_test_split(tmp_path, rng):
+    """The protocol of the polyphonic-music anchors: the JSON's own test pieces, each frame predicted from the frames
+    before it (so every frame but a piece's first), NLL summed over the 88 keys, averaged over those frames."""
+    import json
+
+    from datasets import music as music_data
+    from gallery.music.metrics import evaluate
+
+    def piece(steps):
+        return [sorted({int(p) for p in rng.integers(36, 84, rng.integers(0, 4))}) for _ in range(steps)]
+
+    path = tmp_path / "tiny.json"
+    splits = {"train": [piece(6)], "valid": [piece(5)], "test": [piece(4), piece(9), piece(1), piece(7)]}
+    path.write_text(json.dumps(splits))
+    data = music_data.load(str(path))
+    test_rolls = data.splits["test"]
+    assert [len(roll) for roll in test_rolls] == [4, 9, 7]  # a one-step piece has nothing to predict
+
+    # A model with no recurrence: logits of frame t are W x_{t-1} + b, computable in NumPy.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, 88)), keras.layers.Dense(88, name="output")])
+    weights, bias = (np.asarray(w, np.float64) for w in model.get_layer(index=0).get_weights())
+    total, frames = 0.0, 0
+    for raw in splits["test"]:
+        roll = np.zeros((len(raw), 88))
+        for step, pitches in enumerate(raw):
+            roll[step, [p - 21 for p in pitches]] = 1
+        if len(raw) < 2:
+            continue
+        logits = roll[:-1] @ weights + bias
+        total += naive_nll(roll[1:], logits).sum()
+        frames += len(raw) - 1
+    reported = evaluate(model, test_rolls, batch_size=2)
+    assert reported["frames"] == frames == 3 + 8 + 6 and reported["pieces"] == 3
+    assert abs(reported["nll_per_frame"] - total / frames) < 1e-4 * (total / frames)
