@@ -1,4 +1,4 @@
-"""Writing captions with a trained captioner: one start-model call per batch of images, then one step per word."""
+"""Writing captions with a trained captioner: one start-model call per batch of images, then one decoding loop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from models.templates import one_to_many_inference
 
 
 class Captioner:
-    """Writes captions with a trained model: start model once per image batch, then one step per word."""
+    """Writes captions with a trained model: start model once per image batch, then the whole caption (greedy or
+    beam search) in one compiled loop of steps, the state carried from word to word."""
 
     def __init__(self, model: keras.Model, vocabulary: caption_data.Vocabulary, max_length: int):
         self.model, self.vocabulary, self.max_length = model, vocabulary, max_length

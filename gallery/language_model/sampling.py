@@ -35,7 +35,7 @@ class Sampler:
     def generate(self, prime: str, length: int, temperature: float, top_k: int | None, seed: int) -> str:
         ids = self.prime_ids(prime)
         _, states = self.runner.start(batch_size=1)
-        # Every prime token but the last sets the state; the last is the first input of the sampler.
+        # Every prime token but the last sets the state (one compiled loop); the last is the sampler's first input.
         _, states = feed(self.runner, ids[None, :-1], [], states) if len(ids) > 1 else (None, states)
         decoded = sample(self.runner, [], states, ids[-1:], length, temperature=temperature, top_k=top_k, seed=seed)
         return self.vocabulary.decode(decoded.tokens[0])

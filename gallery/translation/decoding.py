@@ -20,7 +20,8 @@ class Translator:
     def __init__(self, model: keras.Model, source: Tokenizer, target: Tokenizer, max_source: int, max_target: int):
         self.model, self.source, self.target = model, source, target
         self.max_source, self.max_target = max_source, max_target
-        # The step model shares the training model's layers, so it always decodes with the current weights.
+        # The step model shares the training model's layers, so it always decodes with the current weights; greedy
+        # and beam search each run as one compiled loop per chunk of sources.
         self.runner = StepRunner(seq2seq_inference(model))
 
     def decode_ids(self, source_rows: list[list[int]], beam: int = 1) -> tuple[list[list[int]], list | None]:

@@ -1,12 +1,31 @@
-"""Decoding: greedy, sampling and beam search on step models, with carried state."""
+"""Decoding: greedy, sampling and beam search on step models, with carried state; the compiled loops against the
+stepwise NumPy reference (test_decoding_jax.py runs the same comparisons on JAX)."""
 
 import keras
 import numpy as np
 import pytest
 
-from models.decoding import StepRunner, beam_search, feed, greedy, sample
+from models.decoding import (
+    StepRunner,
+    beam_search,
+    beam_search_stepwise,
+    feed,
+    feed_stepwise,
+    greedy,
+    greedy_stepwise,
+    sample,
+    sample_stepwise,
+)
 from models.stacks import RNNSpec
-from models.templates import InferenceModels, many_to_many, many_to_many_inference
+from models.templates import (
+    InferenceModels,
+    many_to_many,
+    many_to_many_inference,
+    one_to_many,
+    one_to_many_inference,
+    seq2seq,
+    seq2seq_inference,
+)
 
 END = 0
 
@@ -107,3 +126,129 @@ def test_beam_top_k_is_a_stable_sort_cut_to_k():
     for k in (1, 4, 40):
         expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
         np.testing.assert_array_equal(_top_k(values, k), expected)
+
+
+# --- the compiled loops give what the stepwise NumPy reference gives -------------------------------------------------
+# Plain functions, so test_decoding_jax.py runs the very same checks on the JAX backend.
+
+
+def small_language_model() -> StepRunner:
+    keras.utils.set_random_seed(7)
+    model = many_to_many(RNNSpec("lstm", 16, 2), 9, vocab_size=9, embedding_dim=8)
+    return StepRunner(many_to_many_inference(model))
+
+
+def small_translator() -> tuple[StepRunner, np.ndarray]:
+    """A seq2seq model with additive attention and a batch of sources of several lengths (0 pads)."""
+    keras.utils.set_random_seed(3)
+    model = seq2seq(RNNSpec("gru", 12, 1), 10, 9, embedding_dim=6, attention="additive")
+    sources = np.random.default_rng(0).integers(1, 10, (5, 6))
+    sources[1, 4:] = 0
+    sources[3, 2:] = 0
+    return StepRunner(seq2seq_inference(model)), sources
+
+
+def assert_same(compiled, reference) -> None:
+    assert compiled.tokens == reference.tokens
+    np.testing.assert_allclose(compiled.scores, reference.scores, rtol=1e-5, atol=1e-5)
+    assert (compiled.attention is None) == (reference.attention is None)
+    if reference.attention is not None:
+        assert [m.shape for m in compiled.attention] == [m.shape for m in reference.attention]
+        for ours, theirs in zip(compiled.attention, reference.attention):
+            np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def check_language_model(runner: StepRunner) -> None:
+    """Greedy, sampling (temperature, top-k), beam search and feeding, with and without an end token."""
+    assert runner.loops is not None
+    start = np.array([1, 2, 3, 4])
+    context, states = runner.start(batch_size=4)
+    unended = greedy_stepwise(runner, context, states, start, None, 12)
+    assert_same(greedy(runner, context, states, start, None, 12), unended)
+    # An end token that the first row writes halfway: rows stop at different steps, the bookkeeping is exercised.
+    end_id = unended.tokens[0][6]
+    reference = greedy_stepwise(runner, context, states, start, end_id, 12)
+    assert min(map(len, reference.tokens)) < 12
+    assert_same(greedy(runner, context, states, start, end_id, 12), reference)
+    for temperature, top_k, end, seed in ((1.0, None, None, 0), (0.7, 3, end_id, 1), (1.5, None, end_id, 2)):
+        arguments = {"temperature": temperature, "top_k": top_k, "seed": seed, "end_id": end}
+        reference = sample_stepwise(runner, context, states, start, 30, **arguments)
+        assert_same(sample(runner, context, states, start, 30, **arguments), reference)
+    for width in (1, 3):
+        reference = beam_search_stepwise(runner, context, states, start, end_id, 12, beam_width=width)
+        assert_same(beam_search(runner, context, states, start, end_id, 12, beam_width=width), reference)
+    prefixes = np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1], [8, 0, 8, 0, 8]])
+    logits, fed = feed(runner, prefixes, context, states)
+    reference_logits, reference_states = feed_stepwise(runner, prefixes, context, states)
+    np.testing.assert_allclose(logits, reference_logits, atol=1e-5)
+    for ours, theirs in zip(fed, reference_states):
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def check_translator(runner: StepRunner, sources: np.ndarray) -> None:
+    """Greedy with attention maps, sampling and beam search on an encoder-decoder with a context."""
+    context, states = runner.start(sources)
+    start = np.full(len(sources), 1)
+    end_id = greedy_stepwise(runner, context, states, start, None, 10).tokens[0][4]
+    reference = greedy_stepwise(runner, context, states, start, end_id, 10)
+    assert reference.attention is not None and min(map(len, reference.tokens)) < 10
+    assert_same(greedy(runner, context, states, start, end_id, 10), reference)
+    arguments = {"temperature": 0.9, "seed": 0, "end_id": end_id}
+    reference = sample_stepwise(runner, context, states, start, 10, **arguments)
+    assert_same(sample(runner, context, states, start, 10, **arguments), reference)
+    for penalty in (1.0, 0.0):
+        arguments = {"beam_width": 3, "length_penalty": penalty}
+        reference = beam_search_stepwise(runner, context, states, start, end_id, 10, **arguments)
+        assert_same(beam_search(runner, context, states, start, end_id, 10, **arguments), reference)
+
+
+def test_compiled_loops_equal_the_stepwise_reference_on_a_language_model(language_model):
+    check_language_model(language_model[1])
+
+
+def test_compiled_loops_equal_the_stepwise_reference_on_an_encoder_decoder_with_attention():
+    check_translator(*small_translator())
+
+
+def test_compiled_greedy_returns_the_attention_of_a_captioner():
+    keras.utils.set_random_seed(5)
+    model = one_to_many(RNNSpec("lstm", 8, 1), 7, feature_shape=(9, 4), embedding_dim=5, inject="par", attention="dot")
+    runner = StepRunner(one_to_many_inference(model))
+    features = np.random.default_rng(1).normal(size=(3, 9, 4)).astype("float32")
+    context, states = runner.start(features)
+    start = np.full(3, 1)
+    compiled = greedy(runner, context, states, start, 2, 8)
+    assert_same(compiled, greedy_stepwise(runner, context, states, start, 2, 8))
+    assert compiled.attention[0].shape[1] == 9  # one weight per region
+    np.testing.assert_allclose(compiled.attention[0].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_compiled_beam_search_breaks_ties_as_the_reference_does():
+    # Every row of the table has ties (few distinct values), so the order among equal candidates decides.
+    values = np.random.default_rng(2).integers(0, 3, size=(6, 6)).astype("float32")
+    runner = StepRunner(table_model(values))
+    start = np.arange(1, 6)
+    for width in (2, 4):
+        reference = beam_search_stepwise(runner, [], [], start, END, 7, beam_width=width)
+        assert_same(beam_search(runner, [], [], start, END, 7, beam_width=width), reference)
+    assert_same(greedy(runner, [], [], start, END, 7), greedy_stepwise(runner, [], [], start, END, 7))
+
+
+def test_sampling_draws_the_same_numbers_up_front_as_step_by_step():
+    # The compiled loop relies on this: one draw of (steps, batch, 1) is the stream of `steps` draws of (batch, 1).
+    together = np.random.default_rng(11).random((5, 3, 1))
+    one_by_one = np.random.default_rng(11)
+    np.testing.assert_array_equal(together, np.stack([one_by_one.random((3, 1)) for _ in range(5)]))
+
+
+def test_zero_steps_and_a_runner_without_loops(language_model):
+    _, runner = language_model
+    context, states = runner.start(batch_size=2)
+    empty = greedy(runner, context, states, np.array([1, 2]), END, 0)
+    assert empty.tokens == [[], []]
+    assert feed(runner, np.zeros((2, 0), int), context, states)[0] is None
+    stepwise = StepRunner(runner.inference, compiled_loops=False)
+    assert stepwise.loops is None
+    assert greedy(stepwise, context, states, np.array([1, 2]), END, 9).tokens == (
+        greedy(runner, context, states, np.array([1, 2]), END, 9).tokens
+    )
