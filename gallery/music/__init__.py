@@ -1,9 +1,10 @@
 """Polyphonic music: a recurrent network models piano rolls frame by frame, then composes from a primer.
 
 Layout: many-to-many (aligned) for training: the input is a piece's frames 0..T-2, the target its frames 1..T-1,
-and each of the 88 keys of the next frame is an independent sigmoid output (Boulanger-Lewandowski et al. 2012).
-Generation is one-to-many: the step model reads a primer, then samples every key of every new frame from
-sigmoid(logit / temperature), carrying the recurrent state.
+and each of the 88 keys of the next frame is an independent sigmoid output, or with `--output nade` an RNN-NADE that
+conditions every key on the keys below it (Boulanger-Lewandowski et al. 2012). Generation is one-to-many: the step
+model reads a primer, then samples every key of every new frame (key by key for the NADE), at a temperature,
+carrying the recurrent state.
 
 Data: by default J. S. Bach's chorales from the corpus bundled with music21 (parsed once, cached); also the
 polyphonic-music JSON of the literature's splits (JSB Chorales, Nottingham, Piano-midi) or a folder of MIDI files.
@@ -24,7 +25,7 @@ from gallery.music.verbs import VERBS
 APP = App(
     name="music",
     layout="many-to-many (aligned) training; one-to-many generation",
-    description="Polyphonic piano-roll modelling (88 sigmoid keys per frame) and composition from a primer.",
+    description="Polyphonic piano rolls (88 sigmoid keys or an RNN-NADE per frame) and composition from a primer.",
     config=MusicConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,

@@ -54,7 +54,8 @@ class PianoRollBatches(EpochBatches):
     Padding frames come after a piece's end, so they cannot reach its outputs, and their weight 0 drops their loss.
     With `shuffle` the pieces are drawn in a new order every epoch; with `transpose`, each piece is shifted by a new
     random transposition every time it is drawn. Order and transpositions are functions of (seed, epoch, batch), so a
-    resumed run hears what an uninterrupted one would have.
+    resumed run hears what an uninterrupted one would have. With `teacher_forced` (a NADE output, which conditions
+    each key on the keys below it in the target frame) the model's inputs are {"inputs": ..., "targets": ...}.
     """
 
     def __init__(
@@ -66,10 +67,11 @@ class PianoRollBatches(EpochBatches):
         transpose: int = 0,
         seed: int = 0,
         bucketed: bool | None = None,
+        teacher_forced: bool = False,
     ):
         super().__init__(seed=seed, shuffle=shuffle)
         self.rolls = [np.asarray(roll, np.float32) for roll in rolls]
-        self.batch_size, self.transpose = batch_size, transpose
+        self.batch_size, self.transpose, self.teacher_forced = batch_size, transpose, teacher_forced
         self.bucketed = not training.on_tensorflow() if bucketed is None else bucketed
         self.order = np.arange(len(self.rolls))
         self.set_epoch(0)
@@ -98,6 +100,8 @@ class PianoRollBatches(EpochBatches):
             inputs[row, : len(roll) - 1] = roll[:-1]
             targets[row, : len(roll) - 1] = roll[1:]
             weights[row, : len(roll) - 1] = 1.0
+        if self.teacher_forced:
+            return {"inputs": inputs, "targets": targets}, targets, weights
         return inputs, targets, weights
 
 

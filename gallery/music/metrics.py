@@ -4,6 +4,10 @@ Negative log-likelihood per frame (Boulanger-Lewandowski et al. 2012, Chung et a
 of the 88 keys is an independent Bernoulli variable with probability sigmoid(logit); a frame's NLL is the binary
 cross-entropy summed over the keys, in nats, and the figure is its mean over every frame of every piece.
 
+With `--output nade` the model's logits are each key's conditional logit given the keys below it in the true frame
+(teacher forcing); the same sum of binary cross-entropies is then the frame's exact NLL under the NADE, and the
+frame accuracy counts those conditional predictions.
+
 Frame-level accuracy (Bay et al. 2009): TP / (TP + FP + FN), counted over all frames, a key predicted on when its
 probability exceeds one half.
 
@@ -19,6 +23,7 @@ from keras import ops
 from datasets import piano_roll
 from gallery import training
 from gallery.music.data import padded_length
+from gallery.music.model import model_inputs
 from models.decoding import compiled_call
 
 
@@ -111,9 +116,11 @@ def evaluate(model: keras.Model, rolls: list[np.ndarray], batch_size: int = 32) 
         batch = [rolls[i] for i in order[start : start + batch_size]]
         steps = padded_length(max(len(roll) for roll in batch) - 1, bucketed)
         inputs = np.zeros((len(batch), steps, piano_roll.KEYS), np.float32)
+        targets = np.zeros_like(inputs)
         for row, roll in enumerate(batch):
             inputs[row, : len(roll) - 1] = roll[:-1]
-        logits = np.asarray(forward(inputs))
+            targets[row, : len(roll) - 1] = roll[1:]
+        logits = np.asarray(forward(model_inputs(model, inputs, targets)))
         for row, roll in enumerate(batch):
             steps = len(roll) - 1
             total_nll += float(frame_nll_numpy(roll[1:], logits[row, :steps]).sum())

@@ -1,4 +1,9 @@
-"""Training the music model: NLL per frame every epoch, exact figures on valid and test, then a few compositions."""
+"""Training the music model: NLL per frame every epoch, exact figures on valid and test, then a few compositions.
+
+Both outputs train on the same loss, the binary cross-entropy of the model's logits summed over the keys: for
+independent keys those are the keys' own logits, for a NADE each key's logit given the keys below it (teacher
+forcing), so in both cases the loss is the exact NLL of the frame.
+"""
 
 from __future__ import annotations
 
@@ -57,10 +62,16 @@ def compose_samples(model: keras.Model, primers: dict, config: MusicConfig, run_
 
 def train_and_evaluate(config: MusicConfig, run_dir: Path) -> dict[str, Any]:
     data = music_batches.load(config)
+    teacher_forced = config.output == "nade"
     train = music_batches.PianoRollBatches(
-        data.splits["train"], config.batch_size, shuffle=True, transpose=config.transpose, seed=config.seed
+        data.splits["train"],
+        config.batch_size,
+        shuffle=True,
+        transpose=config.transpose,
+        seed=config.seed,
+        teacher_forced=teacher_forced,
     )
-    valid = music_batches.PianoRollBatches(data.splits["valid"], config.batch_size)
+    valid = music_batches.PianoRollBatches(data.splits["valid"], config.batch_size, teacher_forced=teacher_forced)
     with training.distribution_strategy(config).scope():
         model = build_model(config)
         initialise_output_bias(model, data.splits["train"])

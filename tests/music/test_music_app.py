@@ -46,7 +46,7 @@ def toy_json(tmp_path_factory):
 @pytest.fixture(scope="module")
 def smoke_run(toy_json, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "music"
-    config = MusicConfig.from_preset("smoke", data=str(toy_json), out=str(out), transpose=2)
+    config = MusicConfig.from_preset("smoke", data=str(toy_json), out=str(out), transpose=2, output="independent")
     return APP.run(config)
 
 
@@ -107,7 +107,7 @@ def test_output_bias_starts_at_each_keys_base_rate(rng):
         (rng.random((n, piano_roll.KEYS)) < np.linspace(0.01, 0.5, piano_roll.KEYS)).astype(np.float32)
         for n in (30, 50)
     ]
-    model = build_model(MusicConfig.from_preset("smoke"))
+    model = build_model(MusicConfig.from_preset("smoke", output="independent"))
     bias = initialise_output_bias(model, rolls)
     frames = np.concatenate(rolls)
     expected = (frames.sum(0) + 1) / (len(frames) + 2)
