@@ -53,6 +53,7 @@ class App:
     train_and_evaluate: Callable[[RunConfig, Path], dict[str, Any]]
     verbs: list[Verb] = field(default_factory=list)
     command: str | None = None  # how users run it; apps made by `python -m gallery new` live outside gallery
+    trained: Callable[[Any], Any] | None = None  # what `gallery.load_run` returns: a `gallery.trained.TrainedRun`
 
     @property
     def prog(self) -> str:
@@ -66,6 +67,8 @@ class App:
         """
         from gallery import run_folders, training
 
+        if config.strategy == "multi_worker" and training.on_tensorflow():
+            return self._run_on_a_cluster(config)
         folder = run_folders.open_run_directory(config)
         if folder.finished:
             print(
@@ -80,6 +83,57 @@ class App:
             folder.release_if_untouched()  # a run that stopped before training wrote anything leaves nothing behind
             raise
         return RunResult(metrics, folder.path)
+
+    def _run_on_a_cluster(self, config: RunConfig) -> RunResult:
+        """One worker's part of a multi-worker run: every machine runs the same command (TF_CONFIG tells them apart).
+
+        The chief checks and claims the run folder as a lone run does and tells the other workers what it found (a
+        finished run, a refusal, or a run to train or resume); they train in step with it in a private temporary
+        folder, deleted at the end, so only the chief's folder holds the run.
+        """
+        import shutil
+        import tempfile
+
+        from gallery import run_folders, training
+
+        worker = training.cluster_worker()
+        if config.batch_size < worker.count:
+            raise UsageError(
+                f"--batch-size {config.batch_size} is less than the {worker.count} workers, each of which trains on "
+                f"its share of every batch: use --batch-size {worker.count} or more"
+            )
+        training.distribution_strategy(config)  # before any other TensorFlow operation, as TensorFlow requires
+        if worker.is_chief:
+            try:
+                folder = run_folders.open_run_directory(config)
+                finished = run_folders.read_finished_metrics(folder.path) if folder.finished else None
+            except UsageError as error:
+                training.share_from_chief(worker, {"error": str(error)})  # the other workers stop, not wait for it
+                raise
+            training.share_from_chief(worker, {"path": str(folder.path), "finished": finished})
+        else:
+            claim = training.share_from_chief(worker)
+            if "error" in claim:
+                raise UsageError(f"the chief refused the run: {claim['error']}")
+            finished = claim["finished"]
+        path = folder.path if worker.is_chief else Path(claim["path"])
+        if finished is not None:
+            print(f"{path} holds a finished run of this configuration; kept it (--overwrite trains it again)")
+            return RunResult(finished, path, trained=False)
+        training.set_seed(config.seed)
+        if worker.is_chief:
+            try:
+                metrics = self.train_and_evaluate(config, folder.path)
+            except BaseException:
+                folder.release_if_untouched()
+                raise
+            return RunResult(metrics, path)
+        private = Path(tempfile.mkdtemp(prefix=f"gallery-{self.name}-{worker.task_type}-{worker.index}-"))
+        try:
+            metrics = self.train_and_evaluate(config, private)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+        return RunResult(metrics, path)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -17,7 +17,7 @@ from models.cells import ACTIVATIONS, CELL_CHOICES
 from models.stacks import RNNSpec
 
 PRESET_NAMES = ("smoke", "demo", "full")
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def option(default: Any, help: str, *, choices: tuple | None = None, minimum: float | None = None) -> Any:
@@ -84,7 +84,10 @@ class RunConfig:
         False, "train again even if the run folder holds a finished run, or a run of another configuration"
     )
     strategy: str = option(
-        "default", "default: one device; mirrored: all visible GPUs (MirroredStrategy)", choices=STRATEGIES
+        "default",
+        "default: one device; mirrored: all visible GPUs (MirroredStrategy); multi_worker: the machines TF_CONFIG "
+        "names, the same command on each (MultiWorkerMirroredStrategy)",
+        choices=STRATEGIES,
     )
     tensorboard: bool = option(False, "also write TensorBoard logs to <run folder>/tensorboard")
 
