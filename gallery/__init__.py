@@ -16,3 +16,12 @@ exit_unless_supported()
 # Every application imports TensorFlow; `models` imports it first with its C++ start-up chatter kept off stderr,
 # so a command's stderr holds only what the command says (one line for a user error).
 import models  # noqa: E402,F401
+
+
+def __getattr__(name: str):
+    # `from gallery import load_run` without importing the run machinery for every `import gallery`.
+    if name == "load_run":
+        from gallery.trained import load_run
+
+        return load_run
+    raise AttributeError(f"module 'gallery' has no attribute {name!r}")

@@ -37,3 +37,21 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def fresh_python():
+    """Runs code in a new Python process (nothing imported or registered beforehand) and gives its stdout."""
+    return _fresh_python
+
+
+def _fresh_python(code: str, timeout: float = 240) -> str:
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

@@ -19,7 +19,7 @@ sizes, relations), held-out combinations nearly as well; BLEU-1..4 against the f
 
 from gallery.captioning.config import CaptioningConfig
 from gallery.captioning.train import train_and_evaluate
-from gallery.captioning.verbs import VERBS
+from gallery.captioning.verbs import VERBS, CaptioningRun
 from gallery.cli import App
 
 APP = App(
@@ -29,4 +29,5 @@ APP = App(
     config=CaptioningConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=CaptioningRun,
 )

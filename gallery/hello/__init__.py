@@ -8,6 +8,7 @@ target, and it checks every number against a NumPy forward pass of the same weig
     python -m gallery.hello                       # hidden size 3, tanh, trains in seconds until it says "ello"
     python -m gallery.hello --cell rnn --activation relu --units 8
     python -m gallery.hello --cell lstm --data "hello world"
+    python -m gallery.hello predict --run runs/hello/rnn-1x3-demo --text hell
 
 Expected: before training the predictions are noise; after training the model predicts "ello" and the NumPy
 reference agrees to about 1e-7.
@@ -16,6 +17,7 @@ reference agrees to about 1e-7.
 from gallery.cli import App
 from gallery.hello.config import HelloConfig
 from gallery.hello.train import train_and_evaluate
+from gallery.hello.verbs import VERBS, HelloRun
 
 APP = App(
     name="hello",
@@ -23,4 +25,6 @@ APP = App(
     description='The lecture\'s character RNN on "hello": every number of every step, before and after training.',
     config=HelloConfig,
     train_and_evaluate=train_and_evaluate,
+    verbs=VERBS,
+    trained=HelloRun,
 )

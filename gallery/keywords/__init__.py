@@ -23,7 +23,7 @@ confusion matrix, spectrograms of test clips and one clip per label as WAV.
 from gallery.cli import App
 from gallery.keywords.config import KeywordsConfig
 from gallery.keywords.train import train_and_evaluate
-from gallery.keywords.verbs import VERBS
+from gallery.keywords.verbs import VERBS, KeywordsRun
 
 APP = App(
     name="keywords",
@@ -32,4 +32,5 @@ APP = App(
     config=KeywordsConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=KeywordsRun,
 )

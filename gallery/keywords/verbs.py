@@ -10,20 +10,67 @@ import numpy as np
 from datasets import speech
 from datasets.audio_files import CLIP_SAMPLES, SAMPLE_RATE, DataSourceError, centre, load_audio, loudest_window
 from datasets.speech_augment import ClipBatches
-from gallery import runs
+from gallery import export, runs
 from gallery.cli import Verb
 from gallery.errors import UsageError
 from gallery.keywords.data import load_bundle
 from gallery.keywords.metrics import accuracy_with_interval, predict_batches
+from gallery.trained import TrainedRun
 
 # A clip longer than this goes to `listen`; up to it, `predict` keeps the loudest second.
 PREDICT_MAX_SECONDS = 2.0
 
 
+class KeywordsRun(TrainedRun):
+    """A trained keyword spotter: `predict(clips)` gives label probabilities; `labels` names their columns."""
+
+    def __init__(self, loaded: runs.LoadedRun):
+        super().__init__(loaded)
+        self.labels: list[str] = loaded.read_json("labels.json")
+
+    def predict(self, clips) -> np.ndarray:
+        """Probabilities (clips x labels) of one-second 16 kHz waveforms: an array (clips, 16000), or a list of
+        waveforms or WAV paths, each made one second as the `predict` verb does (padded, or its loudest second)."""
+        if not isinstance(clips, np.ndarray) or clips.ndim != 2:
+            clips = np.stack(
+                [
+                    clip_for_prediction(read_clip(clip) if isinstance(clip, str) else np.asarray(clip, np.float32))[0]
+                    for clip in clips
+                ]
+            )
+        return np.asarray(keras.ops.softmax(self.model(np.asarray(clips, np.float32), training=False)))
+
+
 def load_trained(run: str) -> tuple[keras.Model, list[str]]:
     """The model of a finished keywords run and its label names."""
-    loaded = runs.load_run(run, "keywords")
-    return loaded.model, loaded.read_json("labels.json")
+    trained = KeywordsRun(runs.load_run(run, "keywords"))
+    return trained.model, trained.labels
+
+
+def exportable(run: KeywordsRun, file_format: str) -> export.Export:
+    """One signature, `serving_default`: raw one-second 16 kHz waveforms (clips, 16000) in, `probabilities` out
+    (the log-mel front end is inside the model), with labels.txt naming the columns."""
+    import tensorflow as tf
+
+    if file_format == "tflite":
+        # A clip is always 16,000 samples, so the number of frames is fixed: unrolled, the recurrence becomes plain
+        # matrix products, which TFLite's builtin operators run (a loop would need TensorFlow's own ops on device).
+        for layer in run.model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, keras.layers.RNN):
+                layer.unroll = True
+
+    def probabilities(waveform):
+        return {"probabilities": keras.ops.softmax(run.model(waveform, training=False))}
+
+    return export.Export(
+        signatures=[
+            export.Signature(
+                "serving_default", probabilities, [tf.TensorSpec([None, CLIP_SAMPLES], tf.float32, "waveform")]
+            )
+        ],
+        tracked=[run.model],
+        files={"labels.txt": "".join(f"{label}\n" for label in run.labels)},
+    )
 
 
 def read_clip(path: str) -> np.ndarray:
@@ -68,10 +115,10 @@ def predict_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--top must be at least 1, got {args.top}")
     # Read and check every clip before loading the model: a bad file fails in a moment.
     prepared = [(path, *clip_for_prediction(read_clip(path), path)) for path in args.clips]
-    model, labels = load_trained(args.run)
-    probabilities = np.asarray(keras.ops.softmax(model(np.stack([clip for _, clip, _ in prepared]), training=False)))
+    trained = KeywordsRun(runs.load_run(args.run, "keywords"))
+    probabilities = trained.predict(np.stack([clip for _, clip, _ in prepared]))
     for (path, _, note), row in zip(prepared, probabilities):
-        ranked = "  ".join(f"{label} {p:.3f}" for label, p in top_labels(row, labels, args.top))
+        ranked = "  ".join(f"{label} {p:.3f}" for label, p in top_labels(row, trained.labels, args.top))
         print(f"{path} ({note}): {ranked}")
     return 0
 
@@ -213,4 +260,5 @@ VERBS = [
     Verb("predict", "the top labels of one or more ~1 s WAV clips", _configure_predict, predict_command),
     Verb("listen", "keywords spotted in a long WAV, with their times", _configure_listen, listen_command),
     Verb("evaluate", "accuracy of a trained run on another data source", _configure_evaluate, evaluate_command),
+    export.export_verb(exportable, formats=("savedmodel", "tflite")),
 ]

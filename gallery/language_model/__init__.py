@@ -18,7 +18,7 @@ from noise into Python-documentation-like prose and code.
 from gallery.cli import App
 from gallery.language_model.config import LanguageModelConfig
 from gallery.language_model.train import train_and_evaluate
-from gallery.language_model.verbs import VERBS
+from gallery.language_model.verbs import VERBS, LanguageModelRun
 
 APP = App(
     name="language_model",
@@ -27,4 +27,5 @@ APP = App(
     config=LanguageModelConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=LanguageModelRun,
 )

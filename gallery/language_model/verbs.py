@@ -3,22 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
 from datasets import text as text_data
-from gallery import runs
+from gallery import export, runs
 from gallery.cli import Verb
 from gallery.errors import UsageError
 from gallery.language_model.plots import draw_neurons
 from gallery.language_model.sampling import Sampler
 from gallery.language_model.train import VOCABULARY_FILE
+from gallery.trained import TrainedRun
+
+
+class LanguageModelRun(TrainedRun):
+    """A trained language model: `predict(prime, ...)` writes text as the `sample` verb does; `sampler.runner` steps."""
+
+    def __init__(self, loaded: runs.LoadedRun):
+        super().__init__(loaded)
+        self.vocabulary = text_data.Vocabulary.from_json(loaded.read_json(VOCABULARY_FILE))
+        self.sampler = Sampler(self.model, self.vocabulary)
+
+    def predict(
+        self, prime: str = "\n", length: int = 500, temperature: float = 0.8, top_k: int | None = None, seed: int = 0
+    ) -> str:
+        """`length` tokens generated after `prime` (the same seed gives the same text)."""
+        return self.sampler.generate(prime, length, temperature, top_k, seed)
 
 
 def load_language_model(run_dir: str) -> tuple[runs.LoadedRun, text_data.Vocabulary]:
     """A finished language-model run and the vocabulary saved beside its model."""
     loaded = runs.load_run(run_dir, "language_model")
     return loaded, text_data.Vocabulary.from_json(loaded.read_json(VOCABULARY_FILE))
+
+
+def exportable(run: LanguageModelRun, file_format: str) -> export.Export:
+    """Signatures `step` (one token and the states in, next-token logits and the states out; generation starts
+    from zero states) and `logits` (a window of tokens in, logits at every position out), with vocabulary.json."""
+    import tensorflow as tf
+
+    inference = run.sampler.runner.inference
+    state_names = [f"state_{index}" for index in range(inference.state_count)]
+    state_specs = [
+        tf.TensorSpec([None, width], tf.float32, name) for name, width in zip(state_names, inference.state_widths)
+    ]
+
+    def step(token, *states):
+        outputs = inference.step([token, *states], training=False)
+        return {"logits": outputs[0], **dict(zip(state_names, outputs[1:]))}
+
+    def logits(tokens):
+        return {"logits": run.model(tokens, training=False)}
+
+    return export.Export(
+        signatures=[
+            export.Signature("step", step, [tf.TensorSpec([None, 1], tf.int32, "token"), *state_specs]),
+            export.Signature("logits", logits, [tf.TensorSpec([None, None], tf.int32, "tokens")]),
+        ],
+        tracked=[run.model, inference.step],
+        files={VOCABULARY_FILE: json.dumps(run.loaded.read_json(VOCABULARY_FILE), ensure_ascii=False)},
+    )
 
 
 def _unescape(text: str) -> str:
@@ -96,4 +141,5 @@ VERBS = [
         configure_neurons,
         neurons,
     ),
+    export.export_verb(exportable, formats=("savedmodel",)),
 ]

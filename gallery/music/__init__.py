@@ -20,7 +20,7 @@ Expected: the run folder holds composed MIDI, WAV and piano-roll PNG files besid
 from gallery.cli import App
 from gallery.music.config import MusicConfig
 from gallery.music.train import train_and_evaluate
-from gallery.music.verbs import VERBS
+from gallery.music.verbs import VERBS, MusicRun
 
 APP = App(
     name="music",
@@ -29,4 +29,5 @@ APP = App(
     config=MusicConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=MusicRun,
 )

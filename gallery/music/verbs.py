@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from datasets import piano_roll
 from gallery import runs
 from gallery.cli import Verb
@@ -13,8 +15,26 @@ from gallery.music.config import PRIMER_FRAMES_KEPT
 from gallery.music.data import SILENCE, choose_primer
 from gallery.music.generation import compose, write_piece
 from gallery.music.train import PRIMERS_FILE
+from gallery.trained import TrainedRun
 from models.decoding import StepRunner
 from models.templates import many_to_many_inference
+
+
+class MusicRun(TrainedRun):
+    """A trained music model: `predict(primer, steps)` composes as the `generate` verb does and returns the piano
+    roll (frames x 88 keys, the primer's frames first); `runner` steps the model frame by frame."""
+
+    def __init__(self, loaded: runs.LoadedRun):
+        super().__init__(loaded)
+        self.primers = loaded.read_json(PRIMERS_FILE)
+        self.runner = StepRunner(many_to_many_inference(self.model))
+
+    def predict(
+        self, primer: str = "test:0", steps: int = 64, primer_steps: int = 16, temperature: float = 1.0, seed: int = 0
+    ) -> np.ndarray:
+        start, _ = choose_primer(self.primers, primer, primer_steps)
+        roll, _ = compose(self.runner, start, steps, temperature=temperature, seed=seed)
+        return roll
 
 
 def configure_generate(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +60,10 @@ def generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in piano_roll.MIDI_SUFFIXES:
         raise UsageError(f"--out {args.out} must end in .mid or .midi (the .wav and .png are written beside it)")
-    loaded = runs.load_run(args.run, "music")
-    primers = loaded.read_json(PRIMERS_FILE)
+    trained = MusicRun(runs.load_run(args.run, "music"))
+    primers = trained.primers
     primer, described = choose_primer(primers, args.primer, args.primer_steps)
-    runner = StepRunner(many_to_many_inference(loaded.model))
-    roll, probabilities = compose(runner, primer, args.steps, temperature=args.temperature, seed=args.seed)
+    roll, probabilities = compose(trained.runner, primer, args.steps, temperature=args.temperature, seed=args.seed)
     paths = write_piece(
         roll,
         out,

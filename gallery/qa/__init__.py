@@ -22,7 +22,7 @@ attention over the sentences of test stories, supporting facts marked.
 from gallery.cli import App
 from gallery.qa.config import QAConfig
 from gallery.qa.train import train_and_evaluate
-from gallery.qa.verbs import VERBS
+from gallery.qa.verbs import VERBS, QARun
 
 APP = App(
     name="qa",
@@ -32,4 +32,5 @@ APP = App(
     config=QAConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=QARun,
 )

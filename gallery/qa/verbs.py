@@ -15,6 +15,7 @@ from gallery.cli import Verb
 from gallery.errors import UsageError
 from gallery.qa.data import model_inputs
 from gallery.qa.model import attention_weights, predict_logits
+from gallery.trained import TrainedRun
 
 
 def resolve_run(run: str, task: str | None) -> Path:
@@ -36,9 +37,27 @@ def resolve_run(run: str, task: str | None) -> Path:
     return run_dir
 
 
+class QARun(TrainedRun):
+    """A trained reader: `predict(story, question)` gives the answer, its probability and, for the attention
+    model, each hop's weights on each sentence, as the `ask` verb prints them."""
+
+    @classmethod
+    def locate(cls, run_dir: Path, config: dict[str, Any]) -> Path:
+        if config.get("task") == "all":
+            raise UsageError(f"{run_dir} holds one model per task; load one of them, e.g. {run_dir / 'task1'}")
+        return run_dir
+
+    def predict(self, story: str, question: str) -> dict[str, Any]:
+        return answer(self.loaded, story, question)
+
+
 def answer_question(run_dir: Path | str, story: str, question: str) -> dict[str, Any]:
     """Load a trained run and answer one question: the answer, its probability, and per-sentence attention."""
-    loaded = runs.load_run(run_dir, "qa")
+    return answer(runs.load_run(run_dir, "qa"), story, question)
+
+
+def answer(loaded: runs.LoadedRun, story: str, question: str) -> dict[str, Any]:
+    """The run's answer to one question about a story, its probability, and per-sentence attention."""
     sentences = babi.split_sentences(story)
     if not sentences:
         raise UsageError("the story is empty; pass --story with at least one sentence")

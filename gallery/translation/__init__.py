@@ -21,7 +21,7 @@ match (greedy and beam), attention heatmaps, sample translations and the scores 
 from gallery.cli import App
 from gallery.translation.config import TranslationConfig
 from gallery.translation.train import train_and_evaluate
-from gallery.translation.verbs import VERBS
+from gallery.translation.verbs import VERBS, TranslationRun
 
 APP = App(
     name="translation",
@@ -30,4 +30,5 @@ APP = App(
     config=TranslationConfig,
     train_and_evaluate=train_and_evaluate,
     verbs=VERBS,
+    trained=TranslationRun,
 )

@@ -3,26 +3,83 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from datasets.pairs import Tokenizer
-from gallery import runs
+from gallery import export, runs
 from gallery.cli import Verb
 from gallery.errors import UsageError
+from gallery.trained import TrainedRun
 from gallery.translation.data import VOCABULARY_FILE
 from gallery.translation.decoding import Translator
+from models.templates import seq2seq_inference
+
+
+class TranslationRun(TrainedRun):
+    """A trained translator: `predict(sentences, beam=1)` translates as the `translate` verb does."""
+
+    def __init__(self, loaded: runs.LoadedRun):
+        super().__init__(loaded)
+        meta = loaded.read_json(VOCABULARY_FILE)
+        source = Tokenizer(meta["source"], meta["level"])
+        target = Tokenizer(meta["target"], meta["level"])
+        self.translator = Translator(loaded.model, source, target, meta["max_source_length"], meta["max_target_length"])
+
+    def predict(self, sentences: list[str], beam: int = 1) -> list[str]:
+        """One translation per sentence (greedy, or beam search of width `beam`); unknown words read as [UNK]."""
+        return translate_lines(self.translator, list(sentences), beam, warn=lambda message: None)
 
 
 def load_translator(run_dir: str | Path) -> tuple[Translator, dict]:
     """The translator of a finished run folder, in a fresh process, and the run's config."""
-    loaded = runs.load_run(run_dir, "translation")
-    meta = loaded.read_json(VOCABULARY_FILE)
-    source = Tokenizer(meta["source"], meta["level"])
-    target = Tokenizer(meta["target"], meta["level"])
-    translator = Translator(loaded.model, source, target, meta["max_source_length"], meta["max_target_length"])
-    return translator, loaded.config
+    trained = TranslationRun(runs.load_run(run_dir, "translation"))
+    return trained.translator, trained.config
+
+
+def exportable(run: TranslationRun, file_format: str) -> export.Export:
+    """Signatures `encode` (source ids in: the attention memory, the source ids it masks with, and the decoder's
+    first states out) and `decode_step` (one target token, the memory, the source ids and the states in: the next
+    token's logits, the new states and, with attention, its weights over the source), with vocabulary.json."""
+    import tensorflow as tf
+
+    inference = seq2seq_inference(run.model)
+    state_names = [f"state_{index}" for index in range(inference.state_count)]
+    state_specs = [
+        tf.TensorSpec([None, width], tf.float32, name) for name, width in zip(state_names, inference.state_widths)
+    ]
+    memory_width = int(inference.step.inputs[1].shape[-1])
+
+    def encode(source):
+        memory, source_ids, *states = inference.start(source, training=False)
+        return {"memory": memory, "source": source_ids, **dict(zip(state_names, states))}
+
+    def decode_step(token, memory, source, *states):
+        outputs = inference.step([token, memory, source, *states], training=False)
+        result = {"logits": outputs[0], **dict(zip(state_names, outputs[1 : 1 + len(states)]))}
+        if inference.has_attention:
+            result["attention"] = outputs[-1]
+        return result
+
+    return export.Export(
+        signatures=[
+            export.Signature("encode", encode, [tf.TensorSpec([None, None], tf.int32, "source")]),
+            export.Signature(
+                "decode_step",
+                decode_step,
+                [
+                    tf.TensorSpec([None, 1], tf.int32, "token"),
+                    tf.TensorSpec([None, None, memory_width], tf.float32, "memory"),
+                    tf.TensorSpec([None, None], tf.int32, "source"),
+                    *state_specs,
+                ],
+            ),
+        ],
+        tracked=[run.model, inference.start, inference.step],
+        files={VOCABULARY_FILE: json.dumps(run.loaded.read_json(VOCABULARY_FILE), ensure_ascii=False)},
+    )
 
 
 def translate_lines(
@@ -60,4 +117,7 @@ def _translate(args: argparse.Namespace) -> int:
     return 0
 
 
-VERBS = [Verb("translate", "translate sentences with a trained run", _configure_translate, _translate)]
+VERBS = [
+    Verb("translate", "translate sentences with a trained run", _configure_translate, _translate),
+    export.export_verb(exportable, formats=("savedmodel",)),
+]

@@ -323,3 +323,18 @@ def test_a_flickr8k_folder_trains_end_to_end_with_bleu_as_primary(tmp_path, caps
     # The caption line, then (an attention model) the line naming its attention map.
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-2].startswith(f"{images / '0.jpg'}: ") and lines[-1].startswith("  attention map:")
+
+
+def test_load_run_captions_as_the_verb_in_a_fresh_process(smoke_run, tmp_path, capsys, fresh_python):
+    paths = [str(path) for path in _images(tmp_path)[:3]]
+    assert run_cli(APP, ["caption", *paths, "--run", str(smoke_run.run_dir), "--beam", "2"]) == 0
+    verb = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("  attention map:")]
+    output = fresh_python(
+        f"""
+import json
+from gallery import load_run
+print(json.dumps(load_run({str(smoke_run.run_dir)!r}).predict({paths!r}, beam=2)))
+"""
+    )
+    captions = json.loads(output.strip().splitlines()[-1])
+    assert verb == [f"{path}: {caption}" for path, caption in zip(paths, captions)]

@@ -101,3 +101,26 @@ def test_command_line_exit_status_in_a_fresh_process():
     assert completed.stderr.strip() == "python -m gallery.hello: error: --layers must be at least 1, got -1"
     listing = subprocess.run([sys.executable, "-m", "gallery"], capture_output=True, text=True, timeout=60)
     assert listing.returncode == 0 and "hello" in listing.stdout
+
+
+def test_load_run_reads_any_app_from_its_config_and_predicts_as_the_verb(hello_run, capsys, fresh_python, tmp_path):
+    assert run_cli(APP, ["predict", "--run", str(hello_run.run_dir), "--text", "hell"]) == 0
+    assert capsys.readouterr().out == "'hell' -> next characters 'ello'\n"
+    output = fresh_python(
+        f"""
+from gallery import load_run
+run = load_run({str(hello_run.run_dir)!r})
+print(type(run).__name__, run.predict("hell"), run.metrics["predicted"])
+"""
+    )
+    assert output.split() == ["HelloRun", "ello", "ello"]
+    from gallery import load_run as documented_load
+    from gallery.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not exist"):
+        documented_load(tmp_path / "nowhere")
+    with pytest.raises(UsageError, match="config.json is missing"):
+        documented_load(tmp_path)
+    (tmp_path / "config.json").write_text('{"app": "no_such_app"}')
+    with pytest.raises(UsageError, match="not installed here"):
+        documented_load(tmp_path)

@@ -211,3 +211,43 @@ def test_the_held_out_speaker_benchmark_runs_every_fold_alike_and_records_mean_a
     with pytest.raises(SystemExit) as refused:
         benchmark.main(["--data", "synthetic", "--out", str(tmp_path / "new")])
     assert refused.value.code == 2
+
+
+def test_load_run_and_every_export_agree_with_the_predict_verb(trained, capsys, fresh_python):
+    result, _ = trained
+    run_dir = result.run_dir
+    clips = sorted(str(path) for path in (run_dir / "clips").glob("*.wav"))[:4]
+    assert run_cli(APP, ["predict", *clips, "--run", str(run_dir), "--top", "1"]) == 0
+    verb = [line.split("): ")[1].rsplit(" ", 1) for line in capsys.readouterr().out.strip().splitlines()]
+    for arguments in (["--format", "savedmodel"], ["--format", "tflite"], ["--format", "tflite", "--quantize"]):
+        assert run_cli(APP, ["export", "--run", str(run_dir), *arguments]) == 0
+    export = run_dir / "export"
+    assert (export / "labels.txt").read_text().split() == list(speech.SYNTHETIC_LABELS)
+    # A fresh process: nothing registered but what `from gallery import load_run` brings.
+    output = fresh_python(
+        f"""
+import json, numpy as np, tensorflow as tf
+from gallery import load_run
+from gallery.export import tflite_interpreter
+from gallery.keywords.verbs import clip_for_prediction, read_clip
+run = load_run({str(run_dir)!r})
+clips = {clips!r}
+probabilities = run.predict(clips)
+waveforms = np.stack([clip_for_prediction(read_clip(path))[0] for path in clips]).astype(np.float32)
+served = tf.saved_model.load({str(export / "savedmodel")!r}).signatures["serving_default"]
+results = {{"load_run": probabilities.tolist(), "labels": run.labels,
+           "savedmodel": served(waveform=tf.constant(waveforms))["probabilities"].numpy().tolist()}}
+for name in ("model.tflite", "model_int8.tflite"):
+    runner = tflite_interpreter({str(export)!r} + "/" + name).get_signature_runner("serving_default")
+    results[name] = runner(waveform=waveforms)["probabilities"].tolist()
+print(json.dumps(results))
+"""
+    )
+    results = json.loads(output.strip().splitlines()[-1])
+    keras_probabilities = np.array(results["load_run"])
+    for (label, probability), row in zip(verb, keras_probabilities):
+        assert results["labels"][int(row.argmax())] == label and abs(row.max() - float(probability)) < 6e-4
+    np.testing.assert_allclose(results["savedmodel"], keras_probabilities, atol=1e-5)
+    np.testing.assert_allclose(results["model.tflite"], keras_probabilities, atol=1e-4)
+    # int8 weights move a probability by a little, never by much.
+    np.testing.assert_allclose(results["model_int8.tflite"], keras_probabilities, atol=0.03)

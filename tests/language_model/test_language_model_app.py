@@ -220,3 +220,40 @@ def test_word_level_run_end_to_end(tmp_path, capsys):
     assert re.fullmatch(f"(?:{alternatives}){{10}}", words), words
     assert run_cli(APP, ["neurons", "--run", str(result.run_dir), "--text", "the cat"]) == 2
     assert "--level word" in capsys.readouterr().err
+
+
+def test_load_run_samples_as_the_verb_and_the_savedmodel_steps_as_keras(trained, capsys, fresh_python):
+    run_dir = trained.run_dir
+    assert run_cli(APP, ["sample", "--run", str(run_dir), "--prime", "The ", "--length", "40", "--seed", "5"]) == 0
+    verb_text = capsys.readouterr().out
+    assert run_cli(APP, ["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
+    exported = run_dir / "export" / "savedmodel"
+    assert json.loads((exported / "assets.extra" / "vocabulary.json").read_text()) == json.loads(
+        (run_dir / "vocabulary.json").read_text()
+    )
+    # A fresh process: the documented load, and the SavedModel's `step` signature fed a real prefix token by token.
+    output = fresh_python(
+        f"""
+import json, numpy as np, tensorflow as tf
+from gallery import load_run
+run = load_run({str(run_dir)!r})
+text = run.predict("The ", length=40, seed=5)
+ids = run.vocabulary.encode(list("Keywords are listed in the index"))
+served = tf.saved_model.load({str(exported)!r})
+step = served.signatures["step"]
+names = sorted(name for name in step.structured_input_signature[1] if name.startswith("state_"))
+states = {{name: tf.zeros([1, step.structured_input_signature[1][name].shape[1]]) for name in names}}
+stepped = []
+for token in ids:
+    out = step(token=tf.constant([[token]], tf.int32), **states)
+    states = {{name: out[name] for name in names}}
+    stepped.append(out["logits"].numpy()[0])
+windowed = served.signatures["logits"](tokens=tf.constant([ids], tf.int32))["logits"].numpy()[0]
+keras_logits = np.asarray(run.model(np.asarray([ids]), training=False))[0]
+print(json.dumps({{"text": text, "step": float(np.abs(np.stack(stepped) - keras_logits).max()),
+                  "window": float(np.abs(windowed - keras_logits).max())}}))
+"""
+    )
+    result = json.loads(output.strip().splitlines()[-1])
+    assert "The " + result["text"] + "\n" == verb_text
+    assert result["step"] < 1e-4 and result["window"] < 1e-5

@@ -243,3 +243,21 @@ def test_command_line_exits_with_status_2_on_a_missing_run(tmp_path):
     assert completed.returncode == 2
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m gallery.music: error:") and "does not exist" in last
+
+
+def test_load_run_composes_as_the_generate_verb_in_a_fresh_process(smoke_run, tmp_path, capsys, fresh_python):
+    song = tmp_path / "song.mid"
+    arguments = ["--primer", "test:0", "--primer-steps", "4", "--steps", "8", "--seed", "3", "--out", str(song)]
+    assert run_cli(APP, ["generate", "--run", str(smoke_run.run_dir), *arguments]) == 0
+    notes = int(capsys.readouterr().out.split(" notes")[0].rsplit(" ", 1)[1])
+    output = fresh_python(
+        f"""
+import json
+from gallery import load_run
+roll = load_run({str(smoke_run.run_dir)!r}).predict("test:0", steps=8, primer_steps=4, seed=3)
+print(json.dumps(roll.tolist()))
+"""
+    )
+    roll = np.array(json.loads(output.strip().splitlines()[-1]))
+    assert roll.shape == (12, piano_roll.KEYS)
+    assert len(piano_roll.roll_notes(roll[4:])) == notes

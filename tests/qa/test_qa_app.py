@@ -193,3 +193,18 @@ def test_command_line_error_is_one_line_and_status_2(tmp_path):
         f"python -m gallery.qa: error: {tmp_path} is not a run folder (no config.json); "
         f"train one with: python -m gallery.qa --out {tmp_path}"
     ]
+
+
+def test_load_run_answers_as_the_ask_verb_in_a_fresh_process(attention_run, capsys, fresh_python):
+    assert run_cli(APP, ["ask", "--run", str(attention_run), "--story", STORY, "--question", "Where is Mary?"]) == 0
+    verb_answer = capsys.readouterr().out.splitlines()[0]
+    output = fresh_python(
+        f"""
+import json
+from gallery import load_run
+print(json.dumps(load_run({str(attention_run)!r}).predict({STORY!r}, "Where is Mary?")))
+"""
+    )
+    result = json.loads(output.strip().splitlines()[-1])
+    assert verb_answer == f"answer: {result['answer']} (probability {result['probability']:.2f})"
+    assert result == answer_question(attention_run, STORY, "Where is Mary?")

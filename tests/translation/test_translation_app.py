@@ -123,3 +123,43 @@ def test_command_line_error_in_a_fresh_process(tmp_path):
         f"python -m gallery.translation: error: {tmp_path} is not a run folder (no config.json); "
         f"train one with: python -m gallery.translation --out {tmp_path}"
     ]
+
+
+def test_load_run_translates_as_the_verb_and_the_savedmodel_steps_as_keras(smoke_run, capsys, fresh_python):
+    run_dir = smoke_run.run_dir
+    sentences = ["three hundred and forty-two", "seventeen thousand and five"]
+    assert run_cli(APP, ["translate", "--run", str(run_dir), "--beam", "2", *sentences]) == 0
+    verb_lines = capsys.readouterr().out.splitlines()
+    assert run_cli(APP, ["export", "--run", str(run_dir), "--format", "savedmodel"]) == 0
+    exported = run_dir / "export" / "savedmodel"
+    # A fresh process: the documented load, and the SavedModel's encode / decode_step against the Keras step model.
+    output = fresh_python(
+        f"""
+import json, numpy as np, tensorflow as tf
+from gallery import load_run
+run = load_run({str(run_dir)!r})
+sentences = {sentences!r}
+translations = run.predict(sentences, beam=2)
+served = tf.saved_model.load({str(exported)!r})
+runner, translator = run.translator.runner, run.translator
+ids = np.array([translator.prepare(sentences[0])[0]], np.int32)
+encoded = served.signatures["encode"](source=tf.constant(ids))
+names = sorted(name for name in encoded if name.startswith("state_"))
+context, states = runner.start(ids)
+tokens, largest = [2, 40, 7, 12], 0.0
+exported_states = {{name: encoded[name] for name in names}}
+for token in tokens:
+    step = served.signatures["decode_step"](token=tf.constant([[token]], tf.int32), memory=encoded["memory"],
+                                            source=encoded["source"], **exported_states)
+    exported_states = {{name: step[name] for name in names}}
+    logits, states, attention = runner(np.array([token]), context, states)
+    largest = max(largest, float(np.abs(step["logits"].numpy() - logits).max()))
+    largest = max(largest, float(np.abs(step["attention"].numpy() - attention).max()))
+print(json.dumps({{"translations": translations, "largest": largest}}))
+"""
+    )
+    result = json.loads(output.strip().splitlines()[-1])
+    assert result["translations"] == verb_lines
+    assert result["largest"] < 1e-5
+    vocabulary = json.loads((exported / "assets.extra" / "vocabulary.json").read_text())
+    assert vocabulary == json.loads((run_dir / "vocabulary.json").read_text())
