@@ -171,3 +171,10 @@ def test_keywords_and_question_answering_train_and_answer_on_jax_without_tensorf
     # JAX's FFT and TensorFlow's round differently in float32; the quiet bins near the floor differ most.
     expected = np.asarray(feature_layer(KeywordsConfig.from_preset("demo"))(waveforms))
     np.testing.assert_allclose(np.load(tmp_path / "features.npy"), expected, rtol=0, atol=5e-4)
+
+
+def test_compiled_decoding_loops_equal_the_stepwise_reference_on_jax():
+    result = run_on_jax("tests/models/jax_decoding_checks.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "language model: same tokens" in result.stdout
+    assert "encoder-decoder with attention: same tokens" in result.stdout

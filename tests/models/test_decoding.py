@@ -1,5 +1,5 @@
 """Decoding: greedy, sampling and beam search on step models, with carried state; the compiled loops against the
-stepwise NumPy reference (test_decoding_jax.py runs the same comparisons on JAX)."""
+stepwise NumPy reference (tests/test_jax_backend.py runs the same comparisons on JAX)."""
 
 import keras
 import numpy as np
@@ -129,7 +129,7 @@ def test_beam_top_k_is_a_stable_sort_cut_to_k():
 
 
 # --- the compiled loops give what the stepwise NumPy reference gives -------------------------------------------------
-# Plain functions, so test_decoding_jax.py runs the very same checks on the JAX backend.
+# Plain functions, so jax_decoding_checks.py runs the very same checks on the JAX backend.
 
 
 def small_language_model() -> StepRunner:
