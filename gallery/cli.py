@@ -94,25 +94,25 @@ class App:
         import shutil
         import tempfile
 
-        from gallery import run_folders, training
+        from gallery import cluster, run_folders, training
 
-        worker = training.cluster_worker()
+        worker = cluster.cluster_worker()
         if config.batch_size < worker.count:
             raise UsageError(
                 f"--batch-size {config.batch_size} is less than the {worker.count} workers, each of which trains on "
                 f"its share of every batch: use --batch-size {worker.count} or more"
             )
-        training.distribution_strategy(config)  # before any other TensorFlow operation, as TensorFlow requires
+        cluster.multi_worker_strategy()  # before any other TensorFlow operation, as TensorFlow requires
         if worker.is_chief:
             try:
                 folder = run_folders.open_run_directory(config)
                 finished = run_folders.read_finished_metrics(folder.path) if folder.finished else None
             except UsageError as error:
-                training.share_from_chief(worker, {"error": str(error)})  # the other workers stop, not wait for it
+                cluster.share_from_chief(worker, {"error": str(error)})  # the other workers stop, not wait for it
                 raise
-            training.share_from_chief(worker, {"path": str(folder.path), "finished": finished})
+            cluster.share_from_chief(worker, {"path": str(folder.path), "finished": finished})
         else:
-            claim = training.share_from_chief(worker)
+            claim = cluster.share_from_chief(worker)
             if "error" in claim:
                 raise UsageError(f"the chief refused the run: {claim['error']}")
             finished = claim["finished"]

@@ -31,8 +31,11 @@ def _import_tensorflow_quietly() -> None:
         # "failed call to cuInit", so it is made here, while stderr is still muted.
         tensorflow.config.list_physical_devices("GPU")
         # On a CPU without AVX-512, the first op that oneDNN cannot take (a bool or int32 transpose, as every masked
-        # or embedded sequence model runs) logs an error-level line once per process; it is spent here, muted.
-        tensorflow.transpose(tensorflow.constant([[True]]))
+        # or embedded sequence model runs) logs an error-level line once per process; it is spent here, muted. Not
+        # on a worker of a cluster (TF_CONFIG set): an op starts TensorFlow's runtime, and the collective ops of
+        # --strategy multi_worker must be configured before it starts.
+        if not os.environ.get("TF_CONFIG"):
+            tensorflow.transpose(tensorflow.constant([[True]]))
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gallery import runs, training
+from gallery import cluster, runs, training
 from gallery.cli import run_cli
 from gallery.config import RunConfig
 from gallery.errors import UsageError
@@ -81,7 +81,17 @@ def test_two_workers_train_one_run_in_step_and_only_the_chief_writes_it(tmp_path
     chief_digest, other_digest = (found[0][2] for found in reported)
     assert chief_digest == other_digest, "the workers ended with different weights"
     saved = runs.load_run(chief_folder, "qa")
-    assert training.weights_digest(saved.model) == chief_digest
+    assert cluster.weights_digest(saved.model) == chief_digest
+
+
+def test_a_worker_starts_its_strategy_after_importing_an_app():
+    # TensorFlow configures the collective ops only before its runtime starts: importing the app (and `models`,
+    # whose quiet start-up probe runs an op on a lone machine) must run none on a worker.
+    environment = {**os.environ, "TF_CONFIG": tf_config(free_ports(1), 0), "CUDA_VISIBLE_DEVICES": ""}
+    script = "import gallery.qa, gallery.cluster; print(gallery.cluster.multi_worker_strategy().num_replicas_in_sync)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "1" and done.stderr == ""
 
 
 def test_a_batch_smaller_than_the_cluster_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
@@ -118,13 +128,13 @@ def test_multi_worker_without_tf_config_is_one_line_that_shows_one(tmp_path, mon
 def test_an_invalid_tf_config_is_refused_saying_what_to_set(monkeypatch, value):
     monkeypatch.setenv("TF_CONFIG", value)
     with pytest.raises(UsageError, match="set TF_CONFIG on every machine"):
-        training.cluster_worker()
+        cluster.cluster_worker()
 
 
 def test_the_chief_is_the_chief_task_or_else_worker_zero(monkeypatch):
-    def worker(cluster, task_type, index):
-        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}}))
-        return training.cluster_worker()
+    def worker(members, task_type, index):
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": members, "task": {"type": task_type, "index": index}}))
+        return cluster.cluster_worker()
 
     workers_only = {"worker": ["a:1", "b:2"]}
     assert worker(workers_only, "worker", 0).is_chief
