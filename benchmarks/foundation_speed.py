@@ -42,27 +42,38 @@ def plain_keras_model() -> keras.Model:
     )
 
 
-def gallery_model() -> keras.Model:
-    return many_to_many(RNNSpec("lstm", UNITS, 1), VOCAB, vocab_size=VOCAB, embedding_dim=EMBEDDING)
+def gallery_model(cell: str = "lstm") -> keras.Model:
+    return many_to_many(RNNSpec(cell, UNITS, 1), VOCAB, vocab_size=VOCAB, embedding_dim=EMBEDDING)
 
 
-def training_tokens_per_second(model: keras.Model, data: tf.data.Dataset, steps: int) -> float:
+def random_windows(batch: int = BATCH) -> np.ndarray:
+    """Eight batches of random token windows, each one longer than WINDOW: inputs and next-token targets."""
+    return np.random.default_rng(0).integers(0, VOCAB, (batch * 8, WINDOW + 1))
+
+
+def windows_dataset(tokens: np.ndarray, batch: int = BATCH) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(batch).repeat()
+
+
+def compiled_and_warm(model: keras.Model, data: tf.data.Dataset) -> keras.Model:
+    """Compiled as the language-model app compiles it (Adam, cross-entropy on logits), traced and warmed up."""
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(data, epochs=1, steps_per_epoch=3, verbose=0)
+    return model
+
+
+def training_tokens_per_second(model: keras.Model, data: tf.data.Dataset, steps: int, batch: int = BATCH) -> float:
     start = time.perf_counter()
     model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
-    return steps * BATCH * WINDOW / (time.perf_counter() - start)
+    return steps * batch * WINDOW / (time.perf_counter() - start)
 
 
 def compare_training(rounds: int, steps: int) -> dict:
-    rng = np.random.default_rng(0)
-    tokens = rng.integers(0, VOCAB, (BATCH * 8, WINDOW + 1))
-    data = tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(BATCH).repeat()
+    data = windows_dataset(random_windows())
     built = {}
     for name, builder in (("gallery", gallery_model), ("plain", plain_keras_model)):
         keras.utils.set_random_seed(0)
-        model = builder()
-        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        model.fit(data, epochs=1, steps_per_epoch=3, verbose=0)  # trace and warm up
-        built[name] = model
+        built[name] = compiled_and_warm(builder(), data)
     speeds = {"gallery": [], "plain": []}
     for _ in range(rounds):
         for name in ("plain", "gallery"):

@@ -87,24 +87,44 @@ def character_generation(lengths: list[int], repeats: int) -> None:
     torch_generation(lengths[0], repeats)
 
 
-def torch_generation(length: int, repeats: int) -> None:
-    try:
-        import torch
-    except ImportError:
-        print("PyTorch is not installed: its eager step loop is not timed")
-        return
+def torch_step_loop(length: int, temperature: float | None = 0.8):
+    """PyTorch's eager generation: `nn.LSTM` called once per character with its state carried, under no_grad.
+
+    The language model has the shapes of the gallery's (embedding, LSTM, dense to the vocabulary) and random
+    weights. Returns a function that writes `length` characters from the character 5 and returns them: sampled at
+    `temperature`, or the most likely one at each step when it is None. Raises ImportError without PyTorch.
+    """
+    import torch
+
     torch.manual_seed(0)
-    torch.set_grad_enabled(False)
     embedding, lstm = torch.nn.Embedding(VOCAB, EMBEDDING), torch.nn.LSTM(EMBEDDING, UNITS, batch_first=True)
     output = torch.nn.Linear(UNITS, VOCAB)
 
-    def generate():
+    def generate() -> list[int]:
         token, state, generator = torch.tensor([[5]]), None, torch.Generator().manual_seed(1)
-        for _ in range(length):
-            hidden, state = lstm(embedding(token), state)
-            probabilities = torch.softmax(output(hidden[:, -1]) / 0.8, dim=-1)
-            token = torch.multinomial(probabilities, 1, generator=generator)
+        written = []
+        with torch.no_grad():
+            for _ in range(length):
+                hidden, state = lstm(embedding(token), state)
+                logits = output(hidden[:, -1])
+                if temperature is None:
+                    token = logits.argmax(dim=-1, keepdim=True)
+                else:
+                    token = torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator)
+                written.append(int(token))
+        return written
 
+    return generate
+
+
+def torch_generation(length: int, repeats: int) -> None:
+    try:
+        import torch
+
+        generate = torch_step_loop(length)
+    except ImportError:
+        print("PyTorch is not installed: its eager step loop is not timed")
+        return
     generate()
     seconds, _ = best_seconds(generate, repeats)
     print(f"PyTorch {torch.__version__} eager step loop: {length} characters, {length / seconds:,.0f} characters/s")
