@@ -191,7 +191,8 @@ QA = (
     ),
 )
 MUSIC = (
-    Row("music-demo", "music, demo, Bach chorales (music21 corpus)", format="nats"),
+    Row("music-nade-demo", "music, demo, Bach chorales (music21 corpus), RNN-NADE output", format="nats"),
+    Row("music-demo", "music, demo, Bach chorales, 88 independent keys (`--output independent`)", format="nats"),
     Row("music-jsb-full", "music, JSB Chorales, LSTM 2x384", format="nats", anchor=JSB_ANCHOR),
     Row("music-nottingham", "music, Nottingham, LSTM 1x220", format="nats", anchor=NOTTINGHAM_ANCHOR),
 )
