@@ -325,6 +325,8 @@ def test_a_flickr8k_folder_trains_end_to_end_with_bleu_as_primary(tmp_path, caps
     assert lines[-2].startswith(f"{images / '0.jpg'}: ") and lines[-1].startswith("  attention map:")
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_captions_as_the_verb_in_a_fresh_process(smoke_run, tmp_path, capsys, fresh_python):
     paths = [str(path) for path in _images(tmp_path)[:3]]
     assert run_cli(APP, ["caption", *paths, "--run", str(smoke_run.run_dir), "--beam", "2"]) == 0

@@ -213,6 +213,8 @@ def test_the_held_out_speaker_benchmark_runs_every_fold_alike_and_records_mean_a
     assert refused.value.code == 2
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_and_every_export_agree_with_the_predict_verb(trained, capsys, fresh_python):
     result, _ = trained
     run_dir = result.run_dir

@@ -222,6 +222,8 @@ def test_word_level_run_end_to_end(tmp_path, capsys):
     assert "--level word" in capsys.readouterr().err
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_samples_as_the_verb_and_the_savedmodel_steps_as_keras(trained, capsys, fresh_python):
     run_dir = trained.run_dir
     assert run_cli(APP, ["sample", "--run", str(run_dir), "--prime", "The ", "--length", "40", "--seed", "5"]) == 0

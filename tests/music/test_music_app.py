@@ -245,6 +245,8 @@ def test_command_line_exits_with_status_2_on_a_missing_run(tmp_path):
     assert last.startswith("python -m gallery.music: error:") and "does not exist" in last
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_composes_as_the_generate_verb_in_a_fresh_process(smoke_run, tmp_path, capsys, fresh_python):
     song = tmp_path / "song.mid"
     arguments = ["--primer", "test:0", "--primer-steps", "4", "--steps", "8", "--seed", "3", "--out", str(song)]

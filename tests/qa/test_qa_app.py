@@ -195,6 +195,8 @@ def test_command_line_error_is_one_line_and_status_2(tmp_path):
     ]
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_answers_as_the_ask_verb_in_a_fresh_process(attention_run, capsys, fresh_python):
     assert run_cli(APP, ["ask", "--run", str(attention_run), "--story", STORY, "--question", "Where is Mary?"]) == 0
     verb_answer = capsys.readouterr().out.splitlines()[0]

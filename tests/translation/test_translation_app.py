@@ -125,6 +125,8 @@ def test_command_line_error_in_a_fresh_process(tmp_path):
     ]
 
 
+# Slow (a fresh Python process, and exports): `.ci/run` runs every load_run test as a step of its own.
+@pytest.mark.slow
 def test_load_run_translates_as_the_verb_and_the_savedmodel_steps_as_keras(smoke_run, capsys, fresh_python):
     run_dir = smoke_run.run_dir
     sentences = ["three hundred and forty-two", "seventeen thousand and five"]
